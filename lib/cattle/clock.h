@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 
@@ -12,6 +13,9 @@ namespace cattle {
 using Duration = std::chrono::nanoseconds;
 using TimePoint = std::chrono::time_point<std::chrono::steady_clock, Duration>;
 
+// A WaitUntil deadline that never passes.
+inline constexpr TimePoint kNoDeadline = TimePoint::max();
+
 class Clock {
  public:
   virtual ~Clock() = default;
@@ -19,11 +23,15 @@ class Clock {
   virtual TimePoint Now() const = 0;
   // Wall-clock time as Unix nanoseconds, for timestamps in objects.
   virtual int64_t WallNanos() const = 0;
-  // Blocks on `cv` (with `lock` held) until `deadline` on this clock or a notify.
-  // Returns false when the deadline passed. A fake clock wakes waiters when advanced.
+  // Blocks on `cv` (with `lock` held, as std::condition_variable::wait_until) until
+  // `deadline` on this clock or a notify. Returns false when the deadline has passed, true
+  // otherwise (a notify or a spurious wakeup: callers loop on their predicate).
+  // `deadline == kNoDeadline` waits for a notify only. A fake clock wakes its waiters when
+  // advanced, so callers need no registration.
   virtual bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                          TimePoint deadline) = 0;
-  // Wakes every WaitUntil (FakeClock uses it on Advance; RealClock's waits time out alone).
+  // Unneeded (FakeClock tracks its waiters inside WaitUntil); no-ops kept so that existing
+  // callers compile. Do not add new calls.
   virtual void Register(std::condition_variable* cv) { (void)cv; }
   virtual void Unregister(std::condition_variable* cv) { (void)cv; }
 };
@@ -38,6 +46,10 @@ class RealClock final : public Clock {
   }
   bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                  TimePoint deadline) override {
+    if (deadline == kNoDeadline) {
+      cv.wait(lock);
+      return true;
+    }
     return cv.wait_until(lock, deadline) == std::cv_status::no_timeout;
   }
   static RealClock* Get() {
