@@ -1,0 +1,803 @@
+#include "cattle/codec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+
+#include "cattle/quantity.h"
+
+namespace cattle {
+namespace {
+
+// Annotation ids from api/meta.capnp.
+constexpr uint64_t kJsonNameId = 0xfe868bb821661294ull;
+constexpr uint64_t kAlwaysId = 0xae4ee49fb7f633e0ull;
+constexpr uint64_t kWrapperId = 0xf989da2e452b7d79ull;
+constexpr uint64_t kMapId = 0xd8dc9e4c2b0bad7dull;
+constexpr uint64_t kIntOrStringId = 0xacd879bb0ccc71e5ull;
+constexpr uint64_t kQuantityId = 0xe80137377d102458ull;
+constexpr uint64_t kRawJsonId = 0xb8b0b8c3c7c4b2a1ull;
+
+constexpr size_t kMaxJsonDepth = 512;
+
+enum class StructShape { kObject, kWrapper, kMap, kIntOrString };
+
+struct FieldInfo {
+  capnp::StructSchema::Field field;
+  std::string json_name;
+  bool always = false;
+  bool quantity = false;
+  bool raw_json = false;
+};
+
+struct StructInfo {
+  StructShape shape = StructShape::kObject;
+  std::vector<FieldInfo> fields;
+  std::unordered_map<std::string, size_t> by_json_name;
+};
+
+template <typename Annotations>
+bool HasAnnotation(Annotations annotations, uint64_t id) {
+  for (auto a : annotations)
+    if (a.getId() == id) return true;
+  return false;
+}
+
+// Immutable facts derived from compiled schemas, cached per thread (no locking needed).
+const StructInfo& InfoFor(capnp::StructSchema schema) {
+  thread_local std::unordered_map<uint64_t, StructInfo> cache;
+  auto it = cache.find(schema.getProto().getId());
+  if (it != cache.end()) return it->second;
+  StructInfo info;
+  auto annotations = schema.getProto().getAnnotations();
+  if (HasAnnotation(annotations, kWrapperId)) info.shape = StructShape::kWrapper;
+  if (HasAnnotation(annotations, kMapId)) info.shape = StructShape::kMap;
+  if (HasAnnotation(annotations, kIntOrStringId)) info.shape = StructShape::kIntOrString;
+  for (auto field : schema.getFields()) {
+    FieldInfo fi{field, std::string(field.getProto().getName().cStr())};
+    for (auto a : field.getProto().getAnnotations()) {
+      switch (a.getId()) {
+        case kJsonNameId:
+          fi.json_name = a.getValue().getText().cStr();
+          break;
+        case kAlwaysId:
+          fi.always = true;
+          break;
+        case kQuantityId:
+          fi.quantity = true;
+          break;
+        case kRawJsonId:
+          fi.raw_json = true;
+          break;
+        default:
+          break;
+      }
+    }
+    info.by_json_name[fi.json_name] = info.fields.size();
+    info.fields.push_back(std::move(fi));
+  }
+  return cache.emplace(schema.getProto().getId(), std::move(info)).first->second;
+}
+
+bool IsPointerType(capnp::Type t) {
+  switch (t.which()) {
+    case capnp::schema::Type::TEXT:
+    case capnp::schema::Type::DATA:
+    case capnp::schema::Type::LIST:
+    case capnp::schema::Type::STRUCT:
+    case capnp::schema::Type::INTERFACE:
+    case capnp::schema::Type::ANY_POINTER:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string Base64Encode(kj::ArrayPtr<const kj::byte> data) {
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    uint32_t v = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+    out += kB64[v >> 18];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += kB64[v & 63];
+  }
+  if (i < data.size()) {
+    uint32_t v = data[i] << 16;
+    if (i + 1 < data.size()) v |= data[i + 1] << 8;
+    out += kB64[v >> 18];
+    out += kB64[(v >> 12) & 63];
+    out += i + 1 < data.size() ? kB64[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+bool Base64Decode(const std::string& in, std::string* out) {
+  out->clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    const char* p = strchr(kB64, c);
+    if (c == '\0' || p == nullptr) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(p - kB64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return true;
+}
+
+Json EncodeStruct(capnp::DynamicStruct::Reader reader);
+
+Json EncodeValue(capnp::DynamicValue::Reader value, capnp::Type type, const FieldInfo* fi) {
+  switch (type.which()) {
+    case capnp::schema::Type::VOID:
+      return nullptr;
+    case capnp::schema::Type::BOOL:
+      return value.as<bool>();
+    case capnp::schema::Type::INT8:
+    case capnp::schema::Type::INT16:
+    case capnp::schema::Type::INT32:
+    case capnp::schema::Type::INT64:
+      return value.as<int64_t>();
+    case capnp::schema::Type::UINT8:
+    case capnp::schema::Type::UINT16:
+    case capnp::schema::Type::UINT32:
+    case capnp::schema::Type::UINT64:
+      return value.as<uint64_t>();
+    case capnp::schema::Type::FLOAT32:
+    case capnp::schema::Type::FLOAT64:
+      return value.as<double>();
+    case capnp::schema::Type::TEXT: {
+      std::string s = value.as<capnp::Text>().cStr();
+      if (fi != nullptr && fi->raw_json) {
+        Json parsed = Json::parse(s, nullptr, /*allow_exceptions=*/false);
+        if (!parsed.is_discarded()) return parsed;
+      }
+      return s;
+    }
+    case capnp::schema::Type::DATA:
+      return Base64Encode(value.as<capnp::Data>());
+    case capnp::schema::Type::LIST: {
+      Json arr = Json::array();
+      auto list = value.as<capnp::DynamicList>();
+      auto element_type = type.asList().getElementType();
+      for (auto element : list) arr.push_back(EncodeValue(element, element_type, nullptr));
+      return arr;
+    }
+    case capnp::schema::Type::ENUM: {
+      KJ_IF_MAYBE(e, value.as<capnp::DynamicEnum>().getEnumerant()) {
+        return std::string(e->getProto().getName().cStr());
+      }
+      return value.as<capnp::DynamicEnum>().getRaw();
+    }
+    case capnp::schema::Type::STRUCT:
+      return EncodeStruct(value.as<capnp::DynamicStruct>());
+    default:
+      return nullptr;
+  }
+}
+
+bool IsZero(capnp::DynamicValue::Reader value, capnp::Type type) {
+  switch (type.which()) {
+    case capnp::schema::Type::BOOL:
+      return !value.as<bool>();
+    case capnp::schema::Type::FLOAT32:
+    case capnp::schema::Type::FLOAT64:
+      return value.as<double>() == 0;
+    case capnp::schema::Type::ENUM:
+      return value.as<capnp::DynamicEnum>().getRaw() == 0;
+    case capnp::schema::Type::VOID:
+      return true;
+    default:
+      return value.as<int64_t>() == 0;
+  }
+}
+
+Json EncodeStruct(capnp::DynamicStruct::Reader reader) {
+  auto schema = reader.getSchema();
+  const StructInfo& info = InfoFor(schema);
+  switch (info.shape) {
+    case StructShape::kWrapper: {
+      const FieldInfo& fi = info.fields.at(0);
+      return EncodeValue(reader.get(fi.field), fi.field.getType(), &fi);
+    }
+    case StructShape::kMap: {
+      Json obj = Json::object();
+      for (auto entry : reader.get("entries").as<capnp::DynamicList>()) {
+        auto e = entry.as<capnp::DynamicStruct>();
+        obj[std::string(e.get("key").as<capnp::Text>().cStr())] =
+            std::string(e.get("value").as<capnp::Text>().cStr());
+      }
+      return obj;
+    }
+    case StructShape::kIntOrString: {
+      KJ_IF_MAYBE(f, reader.which()) {
+        if (f->getProto().getName() == "int") return reader.get(*f).as<int64_t>();
+        return std::string(reader.get(*f).as<capnp::Text>().cStr());
+      }
+      return 0;
+    }
+    case StructShape::kObject:
+      break;
+  }
+  Json obj = Json::object();
+  kj::Maybe<capnp::StructSchema::Field> active = reader.which();
+  for (const FieldInfo& fi : info.fields) {
+    auto field = fi.field;
+    bool in_union = field.getProto().getDiscriminantValue() != capnp::schema::Field::NO_DISCRIMINANT;
+    if (in_union) {
+      KJ_IF_MAYBE(a, active) {
+        if (*a != field) continue;
+      } else {
+        continue;
+      }
+    }
+    capnp::Type type = field.getType();
+    if (IsPointerType(type)) {
+      if (!reader.has(field)) continue;
+    } else if (!fi.always && !in_union && IsZero(reader.get(field), type)) {
+      continue;
+    }
+    obj[fi.json_name] = EncodeValue(reader.get(field), type, &fi);
+  }
+  return obj;
+}
+
+const char* JsonTypeName(const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "bool";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::array:
+      return "array";
+    case Json::value_t::object:
+      return "object";
+    case Json::value_t::number_float:
+      return "number";
+    default:
+      return "number";
+  }
+}
+
+std::string Show(const Json& j) {
+  std::string s = j.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+class Decoder {
+ public:
+  explicit Decoder(const DecodeOptions& options) : options_(options) {}
+
+  Status Struct(const Json& json, capnp::DynamicStruct::Builder builder, const std::string& path);
+  const std::vector<std::string>& unknown() const { return unknown_; }
+
+ private:
+  Status TypeError(const std::string& path, const Json& j, const char* want) {
+    return Status::BadRequest("cannot unmarshal " + std::string(JsonTypeName(j)) + " " + Show(j) +
+                              " into field \"" + (path.empty() ? "<root>" : path) +
+                              "\" of type " + want);
+  }
+  Status Field(const Json& json, capnp::DynamicStruct::Builder builder, const FieldInfo& fi,
+               const std::string& path);
+  Result<capnp::DynamicValue::Reader> Primitive(const Json& json, capnp::Type type,
+                                                const std::string& path);
+  Status ListInto(const Json& json, capnp::DynamicStruct::Builder builder, const FieldInfo& fi,
+                  const std::string& path);
+  Status TextValue(const Json& json, const FieldInfo* fi, const std::string& path,
+                   std::string* out);
+
+  const DecodeOptions& options_;
+  std::vector<std::string> unknown_;
+};
+
+Result<capnp::DynamicValue::Reader> Decoder::Primitive(const Json& j, capnp::Type type,
+                                                       const std::string& path) {
+  using T = capnp::schema::Type;
+  auto integral = [&](int64_t lo, uint64_t hi, const char* name)
+      -> Result<capnp::DynamicValue::Reader> {
+    if (j.is_number_unsigned()) {
+      uint64_t v = j.get<uint64_t>();
+      if (v > hi) return Status::BadRequest("field \"" + path + "\": " + j.dump() + " overflows " + name);
+      if (hi > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        return capnp::DynamicValue::Reader(v);
+      return capnp::DynamicValue::Reader(static_cast<int64_t>(v));
+    }
+    if (j.is_number_integer()) {
+      int64_t v = j.get<int64_t>();
+      if (v < lo || (v > 0 && static_cast<uint64_t>(v) > hi))
+        return Status::BadRequest("field \"" + path + "\": " + j.dump() + " overflows " + name);
+      return capnp::DynamicValue::Reader(v);
+    }
+    if (j.is_number_float()) {
+      double d = j.get<double>();
+      if (std::floor(d) == d && d >= static_cast<double>(lo) && d <= static_cast<double>(hi))
+        return capnp::DynamicValue::Reader(static_cast<int64_t>(d));
+    }
+    return TypeError(path, j, name);
+  };
+  switch (type.which()) {
+    case T::BOOL:
+      if (!j.is_boolean()) return TypeError(path, j, "bool");
+      return capnp::DynamicValue::Reader(j.get<bool>());
+    case T::INT8:
+      return integral(INT8_MIN, INT8_MAX, "int8");
+    case T::INT16:
+      return integral(INT16_MIN, INT16_MAX, "int16");
+    case T::INT32:
+      return integral(INT32_MIN, INT32_MAX, "int32");
+    case T::INT64:
+      return integral(INT64_MIN, INT64_MAX, "int64");
+    case T::UINT8:
+      return integral(0, UINT8_MAX, "uint8");
+    case T::UINT16:
+      return integral(0, UINT16_MAX, "uint16");
+    case T::UINT32:
+      return integral(0, UINT32_MAX, "uint32");
+    case T::UINT64:
+      return integral(0, UINT64_MAX, "uint64");
+    case T::FLOAT32:
+    case T::FLOAT64:
+      if (!j.is_number()) return TypeError(path, j, "float64");
+      return capnp::DynamicValue::Reader(j.get<double>());
+    default:
+      return Status::Internal("not a primitive at " + path);
+  }
+}
+
+Status Decoder::TextValue(const Json& j, const FieldInfo* fi, const std::string& path,
+                          std::string* out) {
+  if (fi != nullptr && fi->raw_json) {
+    *out = j.dump();
+    return Status::Ok();
+  }
+  if (fi != nullptr && fi->quantity) {
+    std::string text;
+    if (j.is_string()) {
+      text = j.get<std::string>();
+    } else if (j.is_number()) {
+      text = j.dump();
+    } else {
+      return TypeError(path, j, "resource.Quantity");
+    }
+    auto q = Quantity::Parse(text);
+    if (!q.ok())
+      return Status::BadRequest("field \"" + path + "\": " + q.status().message());
+    *out = q->ToString();
+    return Status::Ok();
+  }
+  if (!j.is_string()) return TypeError(path, j, "string");
+  *out = j.get<std::string>();
+  return Status::Ok();
+}
+
+Status Decoder::ListInto(const Json& j, capnp::DynamicStruct::Builder builder,
+                         const FieldInfo& fi, const std::string& path) {
+  if (!j.is_array()) return TypeError(path, j, "array");
+  auto element_type = fi.field.getType().asList().getElementType();
+  auto list = builder.init(fi.field, j.size()).as<capnp::DynamicList>();
+  for (size_t i = 0; i < j.size(); ++i) {
+    std::string epath = path + "[" + std::to_string(i) + "]";
+    const Json& e = j[i];
+    switch (element_type.which()) {
+      case capnp::schema::Type::STRUCT:
+        if (e.is_null()) continue;
+        CATTLE_RETURN_IF_ERROR(Struct(e, list[i].as<capnp::DynamicStruct>(), epath));
+        break;
+      case capnp::schema::Type::TEXT: {
+        std::string s;
+        CATTLE_RETURN_IF_ERROR(TextValue(e, fi.quantity ? &fi : nullptr, epath, &s));
+        list.set(i, capnp::Text::Reader(s.c_str()));
+        break;
+      }
+      case capnp::schema::Type::LIST:
+      case capnp::schema::Type::DATA:
+      case capnp::schema::Type::ENUM:
+        return Status::Internal("unsupported list element type at " + epath);
+      default: {
+        auto v = Primitive(e, element_type, epath);
+        if (!v.ok()) return v.status();
+        list.set(i, *v);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Decoder::Field(const Json& j, capnp::DynamicStruct::Builder builder, const FieldInfo& fi,
+                      const std::string& path) {
+  capnp::Type type = fi.field.getType();
+  switch (type.which()) {
+    case capnp::schema::Type::TEXT: {
+      std::string s;
+      CATTLE_RETURN_IF_ERROR(TextValue(j, &fi, path, &s));
+      builder.set(fi.field, capnp::Text::Reader(s.c_str()));
+      return Status::Ok();
+    }
+    case capnp::schema::Type::DATA: {
+      if (!j.is_string()) return TypeError(path, j, "[]byte");
+      std::string bytes;
+      if (!Base64Decode(j.get<std::string>(), &bytes))
+        return Status::BadRequest("field \"" + path + "\": illegal base64 data");
+      builder.set(fi.field, capnp::Data::Reader(reinterpret_cast<const kj::byte*>(bytes.data()),
+                                                bytes.size()));
+      return Status::Ok();
+    }
+    case capnp::schema::Type::LIST:
+      return ListInto(j, builder, fi, path);
+    case capnp::schema::Type::STRUCT: {
+      auto child = builder.init(fi.field).as<capnp::DynamicStruct>();
+      const StructInfo& ci = InfoFor(type.asStruct());
+      if (ci.shape == StructShape::kMap && fi.quantity) {
+        // A map of quantities: canonicalise every value.
+        if (!j.is_object()) return TypeError(path, j, "map[string]resource.Quantity");
+        auto entries = child.init("entries", j.size()).as<capnp::DynamicList>();
+        size_t i = 0;
+        for (auto it = j.begin(); it != j.end(); ++it, ++i) {
+          std::string v;
+          CATTLE_RETURN_IF_ERROR(TextValue(it.value(), &fi, path + "." + it.key(), &v));
+          auto e = entries[i].as<capnp::DynamicStruct>();
+          e.set("key", capnp::Text::Reader(it.key().c_str()));
+          e.set("value", capnp::Text::Reader(v.c_str()));
+        }
+        return Status::Ok();
+      }
+      return Struct(j, child, path);
+    }
+    case capnp::schema::Type::ENUM: {
+      if (!j.is_string()) return TypeError(path, j, "string");
+      KJ_IF_MAYBE(e, type.asEnum().findEnumerantByName(j.get<std::string>().c_str())) {
+        builder.set(fi.field, capnp::DynamicEnum(*e));
+        return Status::Ok();
+      }
+      return Status::BadRequest("field \"" + path + "\": unsupported value " + j.dump());
+    }
+    default: {
+      auto v = Primitive(j, type, path);
+      if (!v.ok()) return v.status();
+      builder.set(fi.field, *v);
+      return Status::Ok();
+    }
+  }
+}
+
+Status Decoder::Struct(const Json& j, capnp::DynamicStruct::Builder builder,
+                       const std::string& path) {
+  auto schema = builder.getSchema();
+  const StructInfo& info = InfoFor(schema);
+  switch (info.shape) {
+    case StructShape::kWrapper:
+      return Field(j, builder, info.fields.at(0), path);
+    case StructShape::kMap: {
+      if (!j.is_object()) return TypeError(path, j, "map[string]string");
+      auto entries = builder.init("entries", j.size()).as<capnp::DynamicList>();
+      size_t i = 0;
+      for (auto it = j.begin(); it != j.end(); ++it, ++i) {  // std::map: sorted keys
+        if (!it.value().is_string())
+          return TypeError(path + "." + it.key(), it.value(), "string");
+        auto e = entries[i].as<capnp::DynamicStruct>();
+        e.set("key", capnp::Text::Reader(it.key().c_str()));
+        e.set("value", capnp::Text::Reader(it.value().get_ref<const std::string&>().c_str()));
+      }
+      return Status::Ok();
+    }
+    case StructShape::kIntOrString: {
+      if (j.is_number_integer() || j.is_number_unsigned()) {
+        auto v = Primitive(j, capnp::Type(capnp::schema::Type::INT32), path);
+        if (!v.ok()) return v.status();
+        builder.set("int", *v);
+      } else if (j.is_string()) {
+        builder.set("str", capnp::Text::Reader(j.get_ref<const std::string&>().c_str()));
+      } else {
+        return TypeError(path, j, "intstr.IntOrString");
+      }
+      return Status::Ok();
+    }
+    case StructShape::kObject:
+      break;
+  }
+  if (!j.is_object()) return TypeError(path, j, "object");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    std::string fpath = path.empty() ? it.key() : path + "." + it.key();
+    auto found = info.by_json_name.find(it.key());
+    if (found == info.by_json_name.end()) {
+      unknown_.push_back(fpath);
+      continue;
+    }
+    if (it.value().is_null()) continue;  // null means unset
+    CATTLE_RETURN_IF_ERROR(Field(it.value(), builder, info.fields[found->second], fpath));
+  }
+  return Status::Ok();
+}
+
+size_t JsonDepth(std::string_view text) {
+  size_t depth = 0, max_depth = 0;
+  bool in_string = false, escape = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escape) {
+        escape = false;
+      } else if (c == '\\') {
+        escape = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      max_depth = std::max(max_depth, ++depth);
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
+// --- YAML ---------------------------------------------------------------------------
+
+bool ResolvePlainScalar(const std::string& s, Json* out) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") {
+    *out = nullptr;
+    return true;
+  }
+  if (s == "true" || s == "True" || s == "TRUE") {
+    *out = true;
+    return true;
+  }
+  if (s == "false" || s == "False" || s == "FALSE") {
+    *out = false;
+    return true;
+  }
+  // Integers: [-+]?[0-9]+, 0o[0-7]+, 0x[0-9a-fA-F]+
+  size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (i < s.size() && s.find_first_not_of("0123456789", i) == std::string::npos) {
+    errno = 0;
+    char* end = nullptr;
+    long long v = strtoll(s.c_str(), &end, 10);
+    if (errno == 0 && *end == '\0') {
+      *out = static_cast<int64_t>(v);
+      return true;
+    }
+    unsigned long long u = strtoull(s.c_str(), &end, 10);
+    if (errno == 0 && *end == '\0' && s[0] != '-') {
+      *out = static_cast<uint64_t>(u);
+      return true;
+    }
+    *out = strtod(s.c_str(), nullptr);
+    return true;
+  }
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
+    const char* digits = s[1] == 'x' ? "0123456789abcdefABCDEF" : "01234567";
+    if (s.find_first_not_of(digits, 2) == std::string::npos) {
+      *out = static_cast<int64_t>(strtoll(s.c_str() + 2, nullptr, s[1] == 'x' ? 16 : 8));
+      return true;
+    }
+  }
+  if (s == ".inf" || s == "+.inf" || s == ".Inf" || s == "-.inf" || s == ".nan" || s == ".NaN")
+    return false;  // keep as a string: JSON has no infinities
+  // Floats: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+  {
+    size_t p = i;
+    size_t digits = 0;
+    while (p < s.size() && isdigit(static_cast<unsigned char>(s[p]))) ++p, ++digits;
+    if (p < s.size() && s[p] == '.') {
+      ++p;
+      while (p < s.size() && isdigit(static_cast<unsigned char>(s[p]))) ++p, ++digits;
+    }
+    if (digits > 0 && p < s.size() && (s[p] == 'e' || s[p] == 'E')) {
+      ++p;
+      if (p < s.size() && (s[p] == '-' || s[p] == '+')) ++p;
+      size_t exp_digits = 0;
+      while (p < s.size() && isdigit(static_cast<unsigned char>(s[p]))) ++p, ++exp_digits;
+      if (exp_digits == 0) return false;
+    }
+    if (digits > 0 && p == s.size()) {
+      *out = strtod(s.c_str(), nullptr);
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<Json> YamlToJson(const YAML::Node& node, int depth) {
+  if (depth > static_cast<int>(kMaxJsonDepth))
+    return Status::BadRequest("yaml: document nested too deeply");
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      return Json(nullptr);
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return Json(s);
+      Json resolved;
+      if (node.Tag() == "?" && ResolvePlainScalar(s, &resolved)) return resolved;
+      return Json(s);
+    }
+    case YAML::NodeType::Sequence: {
+      Json arr = Json::array();
+      for (const auto& child : node) {
+        auto v = YamlToJson(child, depth + 1);
+        if (!v.ok()) return v;
+        arr.push_back(std::move(*v));
+      }
+      return arr;
+    }
+    case YAML::NodeType::Map: {
+      Json obj = Json::object();
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar()) {
+          return Status::BadRequest("yaml: line " + std::to_string(kv.first.Mark().line + 1) +
+                                    ": mapping keys must be scalars");
+        }
+        auto v = YamlToJson(kv.second, depth + 1);
+        if (!v.ok()) return v;
+        obj[kv.first.Scalar()] = std::move(*v);
+      }
+      return obj;
+    }
+  }
+  return Json(nullptr);
+}
+
+bool NeedsQuotes(const std::string& s) {
+  if (s.empty()) return true;
+  Json resolved;
+  if (ResolvePlainScalar(s, &resolved)) return true;
+  static const char* kWords[] = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+                                 "on", "On", "ON", "off", "Off", "OFF"};
+  for (const char* w : kWords)
+    if (s == w) return true;
+  if (s.front() == ' ' || s.back() == ' ') return true;
+  return s.find_first_of(":#{}[],&*!|>'\"%@`\t\n") != std::string::npos || s[0] == '-' ||
+         s[0] == '?';
+}
+
+void EmitYaml(YAML::Emitter& out, const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::object:
+      out << YAML::BeginMap;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        out << YAML::Key << it.key() << YAML::Value;
+        EmitYaml(out, it.value());
+      }
+      out << YAML::EndMap;
+      break;
+    case Json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& e : j) EmitYaml(out, e);
+      out << YAML::EndSeq;
+      break;
+    case Json::value_t::string: {
+      const std::string& s = j.get_ref<const std::string&>();
+      if (s.find('\n') != std::string::npos && s.find_first_of("\t\r") == std::string::npos &&
+          s.front() != ' ') {
+        out << YAML::Literal << s;
+      } else if (NeedsQuotes(s)) {
+        out << YAML::DoubleQuoted << s;
+      } else {
+        out << s;
+      }
+      break;
+    }
+    case Json::value_t::null:
+      out << YAML::Null;
+      break;
+    case Json::value_t::boolean:
+      out << (j.get<bool>() ? "true" : "false");
+      break;
+    default:
+      out << j.dump();
+  }
+}
+
+}  // namespace
+
+Json EncodeJson(capnp::DynamicStruct::Reader reader) { return EncodeStruct(reader); }
+
+Status DecodeJson(const Json& json, capnp::DynamicStruct::Builder builder,
+                  const DecodeOptions& options, const std::string& path) {
+  Decoder decoder(options);
+  CATTLE_RETURN_IF_ERROR(decoder.Struct(json, builder, path));
+  if (!decoder.unknown().empty()) {
+    if (options.unknown_fields == FieldValidation::kStrict) {
+      std::string msg = "strict decoding error: ";
+      for (size_t i = 0; i < decoder.unknown().size(); ++i) {
+        if (i > 0) msg += ", ";
+        msg += "unknown field \"" + decoder.unknown()[i] + "\"";
+      }
+      return Status::BadRequest(msg);
+    }
+    if (options.unknown_fields == FieldValidation::kWarn && options.warnings != nullptr) {
+      for (const auto& f : decoder.unknown())
+        options.warnings->push_back("unknown field \"" + f + "\"");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Json> ParseJsonText(std::string_view text) {
+  if (JsonDepth(text) > kMaxJsonDepth)
+    return Status::BadRequest("json: document nested more than " +
+                              std::to_string(kMaxJsonDepth) + " levels deep");
+  try {
+    return Json::parse(text.begin(), text.end());
+  } catch (const Json::parse_error& e) {
+    return Status::BadRequest(std::string("json: invalid JSON at byte ") +
+                              std::to_string(e.byte) + ": " + e.what());
+  }
+}
+
+Result<std::vector<Json>> ParseYamlDocuments(std::string_view text) {
+  std::vector<YAML::Node> nodes;
+  try {
+    nodes = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return Status::BadRequest("yaml: line " + std::to_string(e.mark.line + 1) + ", column " +
+                              std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  std::vector<Json> docs;
+  for (const auto& node : nodes) {
+    auto j = YamlToJson(node, 0);
+    if (!j.ok()) return j.status();
+    if (j->is_null()) continue;
+    docs.push_back(std::move(*j));
+  }
+  return docs;
+}
+
+Result<std::vector<Json>> ParseManifests(std::string_view text) {
+  size_t first = text.find_first_not_of(" \t\r\n");
+  std::vector<Json> docs;
+  if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
+    auto j = ParseJsonText(text);
+    if (!j.ok()) return j.status();
+    if (j->is_array()) {
+      for (auto& e : *j) docs.push_back(std::move(e));
+    } else {
+      docs.push_back(std::move(*j));
+    }
+  } else {
+    auto parsed = ParseYamlDocuments(text);
+    if (!parsed.ok()) return parsed.status();
+    docs = std::move(*parsed);
+  }
+  std::vector<Json> out;
+  for (auto& d : docs) {
+    if (d.is_object() && d.value("kind", "") == "List" && d.contains("items") &&
+        d["items"].is_array()) {
+      for (auto& item : d["items"]) out.push_back(std::move(item));
+    } else {
+      out.push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
+std::string ToYaml(const Json& json) {
+  YAML::Emitter out;
+  out.SetIndent(2);
+  out.SetSeqFormat(YAML::Block);
+  out.SetMapFormat(YAML::Block);
+  EmitYaml(out, json);
+  std::string s = out.c_str();
+  if (s.empty() || s.back() != '\n') s += '\n';
+  return s;
+}
+
+}  // namespace cattle
