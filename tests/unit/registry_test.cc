@@ -1,0 +1,327 @@
+// Kubernetes' REST semantics in the registry, over a real RocksDB store in a temp dir.
+#include "apiserver/registry.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+
+#include "apps.capnp.h"
+#include "core.capnp.h"
+
+namespace cattle::apiserver {
+namespace {
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/cattle-registry-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    store::StoreOptions o;
+    o.dir = dir_;
+    auto s = store::Store::Open(o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+    registry_ = std::make_unique<Registry>(store_.get(), &KindRegistry::Default(), RealClock::Get());
+    ASSERT_TRUE(registry_->Bootstrap().ok());
+  }
+  void TearDown() override {
+    registry_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  ApiRequest Req(const char* resource, const std::string& name = "", const std::string& ns = "default") {
+    ApiRequest r;
+    const KindInfo* k = KindRegistry::Default().Resolve(resource);
+    r.kind = k;
+    r.name = name;
+    r.namespace_ = k->namespaced ? ns : "";
+    return r;
+  }
+  Object Parse(const std::string& json) {
+    auto o = Object::FromJson(KindRegistry::Default(), Json::parse(json));
+    EXPECT_TRUE(o.ok()) << o.status().ToString();
+    return std::move(*o);
+  }
+  template <typename F>
+  Result<WriteReply> Sync(F call) {
+    std::promise<Result<WriteReply>> p;
+    call([&](Result<WriteReply> r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+  Result<WriteReply> Create(const std::string& json, const char* resource = nullptr) {
+    Object o = Parse(json);
+    ApiRequest r = Req(resource ? resource : o.kind()->plural.c_str(), "", o.namespace_().empty() ? "default" : o.namespace_());
+    return Sync([&](WriteDone d) { registry_->Create(r, std::move(o), d); });
+  }
+  Result<WriteReply> Update(Object o, const std::string& sub = "") {
+    ApiRequest r = Req(o.kind()->plural.c_str(), o.name(), o.namespace_());
+    r.subresource = sub;
+    return Sync([&](WriteDone d) { registry_->Update(r, std::move(o), d); });
+  }
+  Result<WriteReply> Delete(const char* resource, const std::string& name, std::optional<int64_t> grace = {}) {
+    ApiRequest r = Req(resource, name);
+    r.grace_period_seconds = grace;
+    return Sync([&](WriteDone d) { registry_->Delete(r, d); });
+  }
+  Result<WriteReply> Patch(const char* resource, const std::string& name, const std::string& type, const std::string& patch) {
+    ApiRequest r = Req(resource, name);
+    return Sync([&](WriteDone d) { registry_->Patch(r, type, patch, d); });
+  }
+
+  std::string dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Registry> registry_;
+};
+
+constexpr char kDeploy[] = R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","namespace":"default","labels":{"app":"web"}},
+  "spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"web","image":"nginx:1.26"}]}}}})";
+constexpr char kPod[] = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"default","labels":{"app":"%s"}},
+  "spec":{%s"containers":[{"name":"c","image":"busybox"}]}})";
+
+std::string PodJson(const std::string& name, const std::string& app = "web", const std::string& node = "") {
+  char buf[1024];
+  std::string n = node.empty() ? "" : "\"nodeName\":\"" + node + "\",";
+  snprintf(buf, sizeof(buf), kPod, name.c_str(), app.c_str(), n.c_str());
+  return buf;
+}
+
+TEST_F(RegistryTest, CreateDefaultsMetadataAndRefusesDuplicates) {
+  auto r = Create(kDeploy);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto m = r->object.meta();
+  EXPECT_EQ(std::string(m.getUid().cStr()).size(), 36u);
+  EXPECT_FALSE(std::string(m.getCreationTimestamp().cStr()).empty());
+  EXPECT_EQ(m.getGeneration(), 1);
+  EXPECT_GT(r->object.resource_version(), 0);
+  auto again = Create(kDeploy);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().reason(), Reason::kAlreadyExists);
+  EXPECT_EQ(again.status().message(), "deployments.apps \"web\" already exists");
+}
+
+TEST_F(RegistryTest, CreateInAMissingNamespaceIsNotFound) {
+  std::string j = PodJson("p");
+  j.replace(j.find("\"default\""), 9, "\"nowhere\"");
+  auto r = Create(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), Reason::kNotFound);
+  EXPECT_EQ(r.status().message(), "namespaces \"nowhere\" not found");
+}
+
+TEST_F(RegistryTest, GenerateNameGivesUniqueNames) {
+  std::set<std::string> names;
+  for (int i = 0; i < 20; ++i) {
+    auto r = Create(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"generateName":"cfg-","namespace":"default"}})");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->object.name().rfind("cfg-", 0), 0u);
+    EXPECT_EQ(r->object.name().size(), 9u);
+    names.insert(r->object.name());
+  }
+  EXPECT_EQ(names.size(), 20u);
+}
+
+TEST_F(RegistryTest, InvalidObjectsGetKubernetesMessages) {
+  std::string bad = kDeploy;
+  bad.replace(bad.find("\"replicas\":2"), 12, "\"replicas\":-1");
+  auto r = Create(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), Reason::kInvalid);
+  EXPECT_NE(r.status().message().find("Deployment.apps \"web\" is invalid: "), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("spec.replicas: Invalid value: -1"), std::string::npos) << r.status().message();
+  ASSERT_FALSE(r.status().causes().empty());
+  EXPECT_EQ(r.status().causes()[0].field, "spec.replicas");
+
+  auto bad_name = Create(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"Bad_Name","namespace":"default"}})");
+  ASSERT_FALSE(bad_name.ok());
+  EXPECT_EQ(bad_name.status().reason(), Reason::kInvalid);
+  EXPECT_NE(bad_name.status().message().find("metadata.name: Invalid value: \"Bad_Name\""), std::string::npos)
+      << bad_name.status().message();
+}
+
+TEST_F(RegistryTest, GenerationConflictsAndNoOpWrites) {
+  auto created = Create(kDeploy);
+  ASSERT_TRUE(created.ok());
+  int64_t rv1 = created->object.resource_version();
+
+  // A write that changes nothing keeps the revision.
+  auto same = Update(created->object.Clone());
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_EQ(same->object.resource_version(), rv1);
+
+  // Metadata change: new revision, same generation.
+  Object labeled = created->object.Clone();
+  SetStringMap(labeled.meta().initLabels(), {{"app", "web"}, {"team", "a"}});
+  auto l = Update(std::move(labeled));
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_GT(l->object.resource_version(), rv1);
+  EXPECT_EQ(l->object.meta().getGeneration(), 1);
+
+  // A stale resourceVersion is a Conflict.
+  Object stale = created->object.Clone();
+  stale.as<api::Deployment>().getSpec().initReplicas().setValue(5);
+  auto c = Update(std::move(stale));
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().reason(), Reason::kConflict);
+  EXPECT_NE(c.status().message().find("the object has been modified"), std::string::npos);
+
+  // Spec change: generation + 1.
+  Object scaled = l->object.Clone();
+  scaled.as<api::Deployment>().getSpec().initReplicas().setValue(5);
+  auto s = Update(std::move(scaled));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->object.meta().getGeneration(), 2);
+
+  // An ordinary update never changes status; the status subresource never changes spec.
+  Object with_status = s->object.Clone();
+  with_status.as<api::Deployment>().initStatus().setReplicas(7);
+  with_status.as<api::Deployment>().getSpec().initReplicas().setValue(9);
+  auto u = Update(std::move(with_status));
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->object.get<api::Deployment>().getStatus().getReplicas(), 0);
+  EXPECT_EQ(u->object.get<api::Deployment>().getSpec().getReplicas().getValue(), 9);
+  Object status_write = u->object.Clone();
+  status_write.as<api::Deployment>().initStatus().setReplicas(7);
+  status_write.as<api::Deployment>().getSpec().initReplicas().setValue(1);
+  auto st = Update(std::move(status_write), "status");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->object.get<api::Deployment>().getStatus().getReplicas(), 7);
+  EXPECT_EQ(st->object.get<api::Deployment>().getSpec().getReplicas().getValue(), 9);
+  EXPECT_EQ(st->object.meta().getGeneration(), 3);
+}
+
+TEST_F(RegistryTest, PodsAreDeletedGracefullyOnceBound) {
+  ASSERT_TRUE(Create(PodJson("unbound")).ok());
+  auto gone = Delete("pods", "unbound");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_TRUE(gone->deleted);
+
+  ASSERT_TRUE(Create(PodJson("bound", "web", "node-1")).ok());
+  auto terminating = Delete("pods", "bound");
+  ASSERT_TRUE(terminating.ok()) << terminating.status().ToString();
+  EXPECT_FALSE(terminating->deleted);
+  EXPECT_TRUE(terminating->object.meta().hasDeletionTimestamp());
+  EXPECT_EQ(terminating->object.meta().getDeletionGracePeriodSeconds().getValue(), 30);
+  ASSERT_TRUE(registry_->Get(Req("pods", "bound")).ok());
+  // The kubelet confirms with grace 0.
+  auto confirmed = Delete("pods", "bound", 0);
+  ASSERT_TRUE(confirmed.ok());
+  EXPECT_TRUE(confirmed->deleted);
+  EXPECT_EQ(registry_->Get(Req("pods", "bound")).status().reason(), Reason::kNotFound);
+}
+
+TEST_F(RegistryTest, FinalizersHoldDeletionUntilRemoved) {
+  auto c = Create(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"f","namespace":"default","finalizers":["example.com/hold"]}})");
+  ASSERT_TRUE(c.ok());
+  auto d = Delete("configmaps", "f");
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->deleted);
+  EXPECT_TRUE(d->object.meta().hasDeletionTimestamp());
+  auto p = Patch("configmaps", "f", "merge", R"({"metadata":{"finalizers":null}})");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(registry_->Get(Req("configmaps", "f")).status().reason(), Reason::kNotFound);
+}
+
+TEST_F(RegistryTest, SelectorsAndConsistentPaging) {
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(Create(PodJson("p" + std::to_string(i), i % 2 ? "odd" : "even", i < 3 ? "node-1" : "")).ok());
+  ApiRequest r = Req("pods");
+  r.label_selector = "app=odd";
+  auto odd = registry_->List(r);
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ(odd->items.size(), 5u);
+  r.label_selector = "app in (odd, even),app!=even";
+  EXPECT_EQ(registry_->List(r)->items.size(), 5u);
+  r.label_selector = "";
+  r.field_selector = "spec.nodeName=node-1";
+  EXPECT_EQ(registry_->List(r)->items.size(), 3u);
+  r.field_selector = "spec.nodeName!=node-1,status.phase!=Failed";
+  EXPECT_EQ(registry_->List(r)->items.size(), 7u);
+  r.field_selector = "spec.bogus=1";
+  EXPECT_EQ(registry_->List(r).status().reason(), Reason::kBadRequest);
+  r.field_selector = "";
+  r.label_selector = "app in (";
+  EXPECT_EQ(registry_->List(r).status().reason(), Reason::kBadRequest);
+
+  // Pages of 3 at one revision, with writes in between.
+  ApiRequest page = Req("pods");
+  page.limit = 3;
+  std::vector<std::string> names;
+  int64_t revision = 0;
+  for (int round = 0; round < 10; ++round) {
+    auto l = registry_->List(page);
+    ASSERT_TRUE(l.ok()) << l.status().ToString();
+    if (revision == 0) revision = l->revision;
+    EXPECT_EQ(l->revision, revision);
+    for (auto& it : l->items) names.push_back(Object::FromBytes(page.kind, it.bytes)->name());
+    ASSERT_TRUE(Create(PodJson("late" + std::to_string(round))).ok());
+    if (l->continue_token.empty()) break;
+    page.continue_token = l->continue_token;
+  }
+  EXPECT_EQ(names.size(), 10u) << "pages must reflect the first page's revision";
+}
+
+TEST_F(RegistryTest, WatchFiltersAndTranslatesSelectorExits) {
+  ASSERT_TRUE(Create(PodJson("w", "web")).ok());
+  ApiRequest r = Req("pods");
+  r.label_selector = "app=web";
+  r.resource_version = std::to_string(store_->CurrentRevision());
+  std::mutex mu;
+  std::vector<std::string> events;
+  auto h = registry_->Watch(r, [&](const WatchEvent& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    events.push_back(e.type + " " + Object::FromBytes(e.kind, e.item.bytes)->name());
+  });
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(Patch("pods", "w", "merge", R"({"metadata":{"labels":{"x":"1"}}})").ok());
+  ASSERT_TRUE(Patch("pods", "w", "merge", R"({"metadata":{"labels":{"app":"db"}}})").ok());
+  ASSERT_TRUE(Create(PodJson("other", "db")).ok());
+  ASSERT_TRUE(Patch("pods", "w", "strategic", R"({"metadata":{"labels":{"app":"web"}}})").ok());
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (events.size() >= 3) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(events, (std::vector<std::string>{"MODIFIED w", "DELETED w", "ADDED w"}));
+
+  ApiRequest old = Req("pods");
+  old.resource_version = "0";
+  store_->CompactNow();
+  auto initial = registry_->Watch(old, [](const WatchEvent&) {});
+  EXPECT_TRUE(initial.ok());
+}
+
+TEST_F(RegistryTest, PatchesAndBinding) {
+  ASSERT_TRUE(Create(PodJson("b")).ok());
+  auto jp = Patch("pods", "b", "json", R"([{"op":"add","path":"/metadata/labels/tier","value":"front"}])");
+  ASSERT_TRUE(jp.ok()) << jp.status().ToString();
+  EXPECT_EQ(ToStdMap(jp->object.meta().getLabels()).at("tier"), "front");
+  auto bad = Patch("pods", "b", "json", R"([{"op":"test","path":"/metadata/name","value":"nope"}])");
+  EXPECT_FALSE(bad.ok());
+  auto unknown = Patch("pods", "b", "merge", R"({"spec":{"bogus":1}})");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("unknown field \"spec.bogus\""), std::string::npos);
+
+  const KindInfo* bk = KindRegistry::Default().BodyKind("Binding");
+  auto bind = [&](const std::string& node) {
+    Object binding(bk);
+    binding.meta().setName("b");
+    binding.as<api::Binding>().initTarget().setName(node);
+    ApiRequest r = Req("pods", "b");
+    r.subresource = "binding";
+    return Sync([&](WriteDone d) { registry_->Bind(r, std::move(binding), d); });
+  };
+  auto first = bind("node-2");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(std::string(first->object.get<api::Pod>().getSpec().getNodeName().cStr()), "node-2");
+  auto second = bind("node-3");
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().reason(), Reason::kConflict);
+}
+
+}  // namespace
+}  // namespace cattle::apiserver
