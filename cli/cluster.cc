@@ -1,0 +1,204 @@
+#include "cli/cluster.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "cattle/client.h"
+
+namespace cattle::cli {
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+std::string BinDir() {
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "." : exe.parent_path().string();
+}
+
+bool ProcessAlive(int pid) {
+  if (pid <= 0 || kill(pid, 0) != 0) return false;
+  // A zombie (killed, not yet reaped) is not alive.
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z') return false;
+  return true;
+}
+
+Cluster::Cluster(std::string dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  dir_ = fs::absolute(dir).lexically_normal().string();
+  if (!dir_.empty() && dir_.back() == '/') dir_.pop_back();
+  config_.dir = dir_;
+}
+
+std::string Cluster::PidPath(const std::string& name) const {
+  std::string n = name;
+  for (char& c : n)
+    if (c == '/') c = '_';
+  return dir_ + "/pids/" + n + ".pid";
+}
+
+std::string Cluster::LogPath(const std::string& name) const {
+  std::string n = name;
+  for (char& c : n)
+    if (c == '/') c = '_';
+  return dir_ + "/logs/" + n + ".log";
+}
+
+Status Cluster::Load() {
+  std::ifstream in(dir_ + "/cluster.json");
+  if (!in) return Status::NotFound("no cluster in " + dir_ + " (run `cattle up` first)");
+  Json j = Json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::BadRequest(dir_ + "/cluster.json is corrupt");
+  config_.apiserver_endpoint = j.value("apiserver", "");
+  config_.time_scale = j.value("timeScale", 1.0);
+  config_.nodes = j.value("nodes", 0);
+  config_.components.clear();
+  for (const auto& c : j.value("components", Json::array())) {
+    Component comp;
+    comp.name = c.value("name", "");
+    comp.argv = c.value("argv", std::vector<std::string>{});
+    comp.health = c.value("health", "");
+    config_.components.push_back(std::move(comp));
+  }
+  return Status::Ok();
+}
+
+Status Cluster::Save() const {
+  Json j;
+  j["dir"] = dir_;
+  j["apiserver"] = config_.apiserver_endpoint;
+  j["timeScale"] = config_.time_scale;
+  j["nodes"] = config_.nodes;
+  j["components"] = Json::array();
+  for (const auto& c : config_.components)
+    j["components"].push_back({{"name", c.name}, {"argv", c.argv}, {"health", c.health}});
+  std::string tmp = dir_ + "/cluster.json.tmp";
+  {
+    std::ofstream out(tmp);
+    out << j.dump(2) << "\n";
+    if (!out) return Status::Internal("cannot write " + tmp);
+  }
+  fs::rename(tmp, dir_ + "/cluster.json");
+  return Status::Ok();
+}
+
+const Component* Cluster::Find(const std::string& name) const {
+  for (const auto& c : config_.components)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+int Cluster::Pid(const std::string& name) const {
+  std::ifstream in(PidPath(name));
+  int pid = 0;
+  in >> pid;
+  return pid;
+}
+
+bool Cluster::Alive(const std::string& name) const {
+  int pid = Pid(name);
+  if (!ProcessAlive(pid)) return false;
+  // Guard against a recycled pid: the process must be the component's binary.
+  const Component* c = Find(name);
+  if (c == nullptr || c->argv.empty()) return true;
+  std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string argv0;
+  std::getline(cmd, argv0, '\0');
+  return fs::path(argv0).filename() == fs::path(c->argv[0]).filename();
+}
+
+namespace {
+std::string Tail(const std::string& path, size_t lines) {
+  std::ifstream in(path);
+  std::vector<std::string> all;
+  std::string line;
+  while (std::getline(in, line)) all.push_back(line);
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) out += "  " + all[i] + "\n";
+  return out;
+}
+}  // namespace
+
+Status Cluster::Start(const Component& c, Duration timeout) {
+  std::error_code ec;
+  fs::create_directories(dir_ + "/pids", ec);
+  fs::create_directories(dir_ + "/logs", ec);
+  if (!Alive(c.name)) {
+    if (access(c.argv[0].c_str(), X_OK) != 0) return Status::NotFound("no executable " + c.argv[0]);
+    std::string log = LogPath(c.name);
+    pid_t pid = fork();
+    if (pid < 0) return Status::Internal("fork failed");
+    if (pid == 0) {
+      setsid();  // its own session: a terminal's Ctrl-C does not reach it
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      int null = open("/dev/null", O_RDONLY);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+      }
+      if (null >= 0) dup2(null, 0);
+      if (chdir(dir_.c_str()) != 0) _exit(126);
+      std::vector<char*> argv;
+      for (const auto& a : c.argv) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      dprintf(2, "cannot exec %s: %s\n", argv[0], strerror(errno));
+      _exit(127);
+    }
+    std::ofstream(PidPath(c.name)) << pid << "\n";
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_ptr<Client> client;
+  if (c.health == "apiserver") {
+    ClientOptions o;
+    o.endpoint = config_.apiserver_endpoint;
+    client = std::make_unique<Client>(o);
+  }
+  while (true) {
+    if (!Alive(c.name))
+      return Status::Unavailable(c.name + " exited; the end of " + LogPath(c.name) + ":\n" + Tail(LogPath(c.name), 10));
+    if (!client || client->Health(std::chrono::milliseconds(200)).ok()) return Status::Ok();
+    if (std::chrono::steady_clock::now() > deadline)
+      return Status::Timeout(c.name + " did not become healthy in time; see " + LogPath(c.name));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+Status Cluster::Kill(const std::string& name) {
+  int pid = Pid(name);
+  if (!Alive(name)) return Status::NotFound(name + " is not running");
+  kill(pid, SIGKILL);
+  for (int i = 0; i < 500 && ProcessAlive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return Status::Ok();
+}
+
+Status Cluster::Stop(const std::string& name, Duration grace) {
+  int pid = Pid(name);
+  if (!Alive(name)) {
+    std::error_code ec;
+    fs::remove(PidPath(name), ec);
+    return Status::Ok();
+  }
+  kill(pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (ProcessAlive(pid) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (ProcessAlive(pid)) kill(pid, SIGKILL);
+  std::error_code ec;
+  fs::remove(PidPath(name), ec);
+  return Status::Ok();
+}
+
+}  // namespace cattle::cli

@@ -1,0 +1,62 @@
+// Cluster: the processes of a local cluster, each its own OS process with its log and pid
+// file under one directory (default .cattle/). cluster.json records how each component was
+// started, so `cattle start X` restarts it with the same flags and data.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cattle/clock.h"
+#include "cattle/status.h"
+
+namespace cattle::cli {
+
+struct Component {
+  std::string name;               // "apiserver", "scheduler", "kubelet/node-1"
+  std::vector<std::string> argv;  // argv[0] is the binary's path
+  std::string health;             // "apiserver": ask it over ZeroMQ; "" = alive is enough
+};
+
+struct ClusterConfig {
+  std::string dir;                // absolute
+  std::string apiserver_endpoint; // tcp://127.0.0.1:7400
+  double time_scale = 1;
+  int nodes = 0;
+  std::vector<Component> components;  // in start order
+};
+
+class Cluster {
+ public:
+  explicit Cluster(std::string dir);
+
+  const std::string& dir() const { return dir_; }
+  // Reads DIR/cluster.json; NotFound when there is none.
+  Status Load();
+  Status Save() const;
+  ClusterConfig& config() { return config_; }
+  const Component* Find(const std::string& name) const;
+
+  // Starts the component unless it is already running; waits until healthy (or it died:
+  // then the error quotes the end of its log).
+  Status Start(const Component& c, Duration timeout);
+  // SIGKILL (a crash) or SIGTERM then SIGKILL after `grace` (a clean stop).
+  Status Kill(const std::string& name);
+  Status Stop(const std::string& name, Duration grace);
+
+  // 0 when not running.
+  int Pid(const std::string& name) const;
+  bool Alive(const std::string& name) const;
+  std::string LogPath(const std::string& name) const;
+
+ private:
+  std::string PidPath(const std::string& name) const;
+  std::string dir_;
+  ClusterConfig config_;
+};
+
+// The directory of the running `cattle` binary (where the component binaries are too).
+std::string BinDir();
+bool ProcessAlive(int pid);
+
+}  // namespace cattle::cli
