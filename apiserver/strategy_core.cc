@@ -71,7 +71,8 @@ class ServiceStrategy : public Strategy {
     // IP families: what the service IP allocator of a single-stack IPv4 cluster fills in.
     if (type != "ExternalName") {
       if (spec.getIpFamilyPolicy().size() == 0) {
-        bool headless_no_selector = IsHeadless(spec.asReader()) && spec.getSelector().getEntries().size() == 0;
+        bool headless_no_selector =
+            IsHeadless(spec.asReader()) && spec.asReader().getSelector().getEntries().size() == 0;
         spec.setIpFamilyPolicy(headless_no_selector ? "RequireDualStack" : "SingleStack");
       }
       if (spec.getIpFamilies().size() == 0) spec.initIpFamilies(1).set(0, "IPv4");
@@ -218,7 +219,7 @@ class NamespaceStrategy : public Strategy {
     std::string name = obj.name();
     if (name.empty()) return;
     auto meta = obj.meta();
-    auto labels = ToStdMap(meta.getLabels().asReader());
+    auto labels = ToStdMap(meta.asReader().getLabels());
     auto it = labels.find("kubernetes.io/metadata.name");
     if (it != labels.end() && it->second == name) return;
     labels["kubernetes.io/metadata.name"] = name;

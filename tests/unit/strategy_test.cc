@@ -183,6 +183,11 @@ TEST_F(StrategyTest, PodDefaults) {
   EXPECT_EQ(spec["volumes"][1]["emptyDir"], Json::object());
   EXPECT_EQ(j["status"]["phase"], "Pending");
   EXPECT_EQ(j["status"]["qosClass"], "BestEffort");
+  // Defaulting does not materialise absent structs and lists.
+  for (const char* absent : {"initContainers", "ephemeralContainers", "affinity", "nodeSelector", "overhead"})
+    EXPECT_FALSE(spec.contains(absent)) << absent;
+  EXPECT_FALSE(c.contains("resources"));
+  EXPECT_FALSE(c.contains("env"));
 }
 
 TEST_F(StrategyTest, PodKeepsNodeNameAndUserValues) {
@@ -618,6 +623,10 @@ TEST_F(StrategyTest, ServiceDefaultsAndValidation) {
   EXPECT_EQ(j["spec"]["ipFamilyPolicy"], "SingleStack");
   EXPECT_EQ(j["spec"]["internalTrafficPolicy"], "Cluster");
   EXPECT_FALSE(j["spec"].contains("clusterIP"));
+  EXPECT_FALSE(j["spec"].contains("sessionAffinityConfig"));
+  Object headless = Create(Service({{"clusterIP", "None"}, {"ports", {{{"port", 80}}}}}));
+  EXPECT_FALSE(headless.ToJson()["spec"].contains("selector"));
+  EXPECT_EQ(headless.ToJson()["spec"]["ipFamilyPolicy"], "RequireDualStack");
   EXPECT_EQ(j["status"], (Json{{"loadBalancer", Json::object()}}));
   EXPECT_TRUE(For(svc).NameIsLabel());
   EXPECT_FALSE(For(svc).HasGeneration(svc));
@@ -632,6 +641,13 @@ TEST_F(StrategyTest, ServiceDefaultsAndValidation) {
 
   c = Validate(Service({{"ports", {{{"port", 80}, {"name", "a"}}, {{"port", 81}, {"name", "a"}}}}}));
   EXPECT_CAUSE(c, "spec.ports[1].name", "Duplicate value: \"a\"");
+
+  Json digit = Service({{"ports", {{{"port", 80}}}}});
+  digit["metadata"]["name"] = "1web";  // an RFC 1123 label, but not a DNS-1035 one
+  c = Validate(digit);
+  ASSERT_EQ(c.size(), 1u) << Render(c);
+  EXPECT_EQ(c[0].field, "metadata.name");
+  EXPECT_EQ(c[0].message.rfind("Invalid value: \"1web\": a DNS-1035 label must consist of", 0), 0u) << c[0].message;
 
   c = Validate(Service({{"ports", {{{"port", 80}, {"protocol", "ICMP"}}}}}));
   EXPECT_CAUSE(c, "spec.ports[0].protocol", "Unsupported value: \"ICMP\": supported values: \"SCTP\", \"TCP\", \"UDP\"");
@@ -668,6 +684,23 @@ TEST_F(StrategyTest, SecretDefaults) {
   Json changed = j;
   changed["type"] = "kubernetes.io/tls";
   EXPECT_CAUSE(Update(s, changed), "type", "Invalid value: \"kubernetes.io/tls\": field is immutable");
+}
+
+TEST_F(StrategyTest, VolumesAndClaimsStartPending) {
+  Object pv = Create({{"apiVersion", "v1"}, {"kind", "PersistentVolume"}, {"metadata", {{"name", "pv"}}},
+                      {"spec", {{"capacity", {{"storage", "1Gi"}}}, {"hostPath", {{"path", "/data"}}}}}});
+  Json j = pv.ToJson();
+  EXPECT_EQ(j["status"]["phase"], "Pending");
+  EXPECT_TRUE(j["status"].contains("lastPhaseTransitionTime"));
+  EXPECT_EQ(j["spec"]["persistentVolumeReclaimPolicy"], "Retain");
+  EXPECT_EQ(j["spec"]["volumeMode"], "Filesystem");
+  EXPECT_EQ(j["spec"]["hostPath"]["type"], "");
+  EXPECT_FALSE(For(pv).HasGeneration(pv));
+  Object pvc = Create({{"apiVersion", "v1"}, {"kind", "PersistentVolumeClaim"},
+                       {"metadata", {{"name", "c"}, {"namespace", "default"}}},
+                       {"spec", {{"accessModes", {"ReadWriteOnce"}}}}});
+  EXPECT_EQ(pvc.ToJson()["status"]["phase"], "Pending");
+  EXPECT_EQ(pvc.ToJson()["spec"]["volumeMode"], "Filesystem");
 }
 
 TEST_F(StrategyTest, EventSelectableFieldsAndNoGeneration) {
