@@ -88,9 +88,11 @@ class Client::Impl {
 
   void Send(uint64_t id, std::string bytes, Duration timeout, ReplyFn fn) {
     auto deadline = Clock_::now() + std::chrono::duration_cast<Clock_::duration>(timeout);
+    auto connect_deadline =
+        Clock_::now() + std::chrono::duration_cast<Clock_::duration>(options_.connect_timeout);
     auto shared = std::make_shared<std::string>(std::move(bytes));
-    auto task = [this, id, shared, deadline, fn = std::move(fn)]() mutable {
-      pending_[id] = Pending{std::move(fn), deadline, std::move(*shared), false};
+    auto task = [this, id, shared, deadline, connect_deadline, fn = std::move(fn)]() mutable {
+      pending_[id] = Pending{std::move(fn), deadline, std::move(*shared), false, connect_deadline};
       TrySend(pending_[id]);
     };
     if (OnIoThread()) task(); else Post(std::move(task));
@@ -144,6 +146,7 @@ class Client::Impl {
     Clock_::time_point deadline;
     std::string bytes;
     bool sent = false;
+    Clock_::time_point connect_deadline;
   };
 
   void TrySend(Pending& p) {
@@ -327,7 +330,7 @@ class Client::Impl {
       }
       auto now = Clock_::now();
       for (auto it = pending_.begin(); it != pending_.end();) {
-        if (now >= it->second.deadline) {
+        if (now >= it->second.deadline || (!it->second.sent && now >= it->second.connect_deadline)) {
           ReplyFn fn = std::move(it->second.fn);
           bool sent = it->second.sent;
           it = pending_.erase(it);
@@ -401,6 +404,14 @@ void FillTarget(wire::Request::Builder req, const KindInfo* kind, const std::str
 }
 
 }  // namespace
+
+const KindInfo* ApiClient::Kind(const std::string& plural) const {
+  for (const char* group : {"", "apps", "coordination.k8s.io", "policy", "networking.k8s.io",
+                            "discovery.k8s.io"}) {
+    if (const KindInfo* k = kinds().ByGroupResource(group, plural)) return k;
+  }
+  return nullptr;
+}
 
 Client::Client(ClientOptions options)
     : options_(std::move(options)), impl_(std::make_unique<Impl>(options_)) {}
@@ -501,12 +512,6 @@ Result<Object> Client::Update(const Object& obj, const WriteOptions& options) {
   std::string bytes = obj.ToBytes();
   req.setBody(AsData(bytes));
   return ObjectReply(kinds(), obj.kind(), impl_->Call(msg, options_.request_timeout));
-}
-
-Result<Object> Client::UpdateStatus(const Object& obj) {
-  WriteOptions o;
-  o.subresource = "status";
-  return Update(obj, o);
 }
 
 Result<Object> Client::Patch(const KindInfo* kind, const std::string& ns, const std::string& name,

@@ -25,6 +25,9 @@ namespace cattle {
 struct ClientOptions {
   std::string endpoint = "tcp://127.0.0.1:7400";  // Default: the apiserver's default
   Duration request_timeout = std::chrono::seconds(10);  // Default: 10 s
+  // A request that could not even be sent (no connection) for this long fails with
+  // Unavailable. Default: 3 s.
+  Duration connect_timeout = std::chrono::seconds(3);
   // No watch message (event or heartbeat) for this long: re-establish. Default: 4 s.
   Duration watch_silence_timeout = std::chrono::seconds(4);
   // Pause between attempts to re-establish a watch. Default: 250 ms.
@@ -82,39 +85,70 @@ class WatchStream {
   virtual int64_t last_revision() const = 0;
 };
 
-class Client {
+// The API as components see it. Client speaks to a real apiserver over ZeroMQ;
+// LocalApiClient (apiserver/local_client.h) calls an in-process registry, so controllers
+// and the scheduler are unit-tested with real semantics, a fake clock and no sockets.
+class ApiClient {
+ public:
+  virtual ~ApiClient() = default;
+  virtual const KindRegistry& kinds() const = 0;
+  virtual Result<Object> Get(const KindInfo* kind, const std::string& ns, const std::string& name) = 0;
+  virtual Result<ObjectList> List(const KindInfo* kind, const std::string& ns,
+                                  const ListOptions& options = {}) = 0;
+  virtual Result<Object> Create(const Object& obj, const WriteOptions& options = {}) = 0;
+  virtual Result<Object> Update(const Object& obj, const WriteOptions& options = {}) = 0;
+  Result<Object> UpdateStatus(const Object& obj) {
+    WriteOptions o;
+    o.subresource = "status";
+    return Update(obj, o);
+  }
+  // patch_type: "merge", "json", "strategic", "apply".
+  virtual Result<Object> Patch(const KindInfo* kind, const std::string& ns, const std::string& name,
+                               const std::string& patch_type, const std::string& patch,
+                               const WriteOptions& options = {}) = 0;
+  // Returns the object as deleted, or as now terminating (graceful deletion, finalizers).
+  virtual Result<Object> Delete(const KindInfo* kind, const std::string& ns, const std::string& name,
+                                const DeleteOptions& options = {}) = 0;
+  virtual Result<Object> Bind(const std::string& ns, const std::string& pod, const std::string& node,
+                              const std::string& pod_uid = "") = 0;
+  // Starts a watch; returns once the server has registered it.
+  virtual Result<std::unique_ptr<WatchStream>> Watch(
+      const KindInfo* kind, const std::string& ns, const WatchOptions& options,
+      std::function<void(ClientWatchEvent&)> on_event,
+      std::function<void(const Status&)> on_error) = 0;
+  // Convenience: the kind by plural resource (core group first), e.g. Kind("pods").
+  const KindInfo* Kind(const std::string& plural) const;
+};
+
+class Client : public ApiClient {
  public:
   explicit Client(ClientOptions options = {});
-  ~Client();
+  ~Client() override;
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  const KindRegistry& kinds() const { return *options_.kinds; }
+  const KindRegistry& kinds() const override { return *options_.kinds; }
   const ClientOptions& options() const { return options_; }
 
   // Current store revision; ok when the apiserver answers.
   Result<int64_t> Health(Duration timeout = std::chrono::seconds(2));
 
-  Result<Object> Get(const KindInfo* kind, const std::string& ns, const std::string& name);
-  Result<ObjectList> List(const KindInfo* kind, const std::string& ns, const ListOptions& options = {});
-  Result<Object> Create(const Object& obj, const WriteOptions& options = {});
-  Result<Object> Update(const Object& obj, const WriteOptions& options = {});
-  Result<Object> UpdateStatus(const Object& obj);
-  // patch_type: "merge", "json", "strategic", "apply".
+  Result<Object> Get(const KindInfo* kind, const std::string& ns, const std::string& name) override;
+  Result<ObjectList> List(const KindInfo* kind, const std::string& ns,
+                          const ListOptions& options = {}) override;
+  Result<Object> Create(const Object& obj, const WriteOptions& options = {}) override;
+  Result<Object> Update(const Object& obj, const WriteOptions& options = {}) override;
   Result<Object> Patch(const KindInfo* kind, const std::string& ns, const std::string& name,
                        const std::string& patch_type, const std::string& patch,
-                       const WriteOptions& options = {});
-  // Returns the object as deleted, or as now terminating (graceful deletion, finalizers).
+                       const WriteOptions& options = {}) override;
   Result<Object> Delete(const KindInfo* kind, const std::string& ns, const std::string& name,
-                        const DeleteOptions& options = {});
+                        const DeleteOptions& options = {}) override;
   Result<Object> Bind(const std::string& ns, const std::string& pod, const std::string& node,
-                      const std::string& pod_uid = "");
-
-  // Starts a watch; returns once the server has registered it.
+                      const std::string& pod_uid = "") override;
   Result<std::unique_ptr<WatchStream>> Watch(const KindInfo* kind, const std::string& ns,
                                              const WatchOptions& options,
                                              std::function<void(ClientWatchEvent&)> on_event,
-                                             std::function<void(const Status&)> on_error);
+                                             std::function<void(const Status&)> on_error) override;
 
   // Number of times watches were re-established after a gap or silence (for tests).
   int64_t watch_resumes() const;

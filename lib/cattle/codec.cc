@@ -660,17 +660,25 @@ bool NeedsQuotes(const std::string& s) {
   Json resolved;
   if (ResolvePlainScalar(s, &resolved)) return true;
   static const char* kWords[] = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
-                                 "on", "On", "ON", "off", "Off", "OFF"};
+                                 "on", "On", "ON", "off", "Off", "OFF", "=", "<<"};
   for (const char* w : kWords)
     if (s == w) return true;
-  if (s.front() == ' ' || s.back() == ' ') return true;
-  return s.find_first_of(":#{}[],&*!|>'\"%@`\t\n") != std::string::npos || s[0] == '-' ||
-         s[0] == '?';
+  if (s.front() == ' ' || s.back() == ' ' || s.back() == ':') return true;
+  // Indicators are special only where a plain scalar would start with them.
+  if (std::string("-?:,[]{}#&*!|>'\"%@`").find(s.front()) != std::string::npos) return true;
+  if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos) return true;
+  for (char c : s)
+    if (static_cast<unsigned char>(c) < 0x20) return true;
+  return false;
 }
 
 void EmitYaml(YAML::Emitter& out, const Json& j) {
   switch (j.type()) {
     case Json::value_t::object:
+      if (j.empty()) {
+        out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
+        break;
+      }
       out << YAML::BeginMap;
       for (auto it = j.begin(); it != j.end(); ++it) {
         out << YAML::Key << it.key() << YAML::Value;
@@ -679,6 +687,10 @@ void EmitYaml(YAML::Emitter& out, const Json& j) {
       out << YAML::EndMap;
       break;
     case Json::value_t::array:
+      if (j.empty()) {
+        out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+        break;
+      }
       out << YAML::BeginSeq;
       for (const auto& e : j) EmitYaml(out, e);
       out << YAML::EndSeq;
