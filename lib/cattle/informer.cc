@@ -4,7 +4,7 @@
 
 namespace cattle {
 
-ClientListerWatcher::ClientListerWatcher(Client* client, const KindInfo* kind, std::string ns,
+ClientListerWatcher::ClientListerWatcher(ApiClient* client, const KindInfo* kind, std::string ns,
                                          std::string label_selector, std::string field_selector)
     : client_(client), kind_(kind), ns_(std::move(ns)), labels_(std::move(label_selector)),
       fields_(std::move(field_selector)) {}

@@ -40,7 +40,7 @@ class ListerWatcher {
 // The apiserver through a Client, for one kind (and optionally a namespace and selectors).
 class ClientListerWatcher : public ListerWatcher {
  public:
-  ClientListerWatcher(Client* client, const KindInfo* kind, std::string ns = "",
+  ClientListerWatcher(ApiClient* client, const KindInfo* kind, std::string ns = "",
                       std::string label_selector = "", std::string field_selector = "");
   Result<ObjectList> List() override;
   Result<std::unique_ptr<WatchStream>> Watch(const std::string& resource_version,
@@ -48,7 +48,7 @@ class ClientListerWatcher : public ListerWatcher {
                                              std::function<void(const Status&)> on_error) override;
 
  private:
-  Client* client_;
+  ApiClient* client_;
   const KindInfo* kind_;
   std::string ns_, labels_, fields_;
 };
