@@ -345,7 +345,7 @@ TEST(StoreTest, SyncWriteFromWriteCallbackFailsInsteadOfDeadlocking) {
 
 // ---- watch ------------------------------------------------------------------------------------
 
-TEST(WatchTest, EventFieldsForCreateUpdateDelete) {
+TEST(StoreWatchTest, EventFieldsForCreateUpdateDelete) {
   TempDir dir;
   auto s = MustOpen(Opts(dir));
   ASSERT_TRUE(s);
@@ -386,7 +386,7 @@ TEST(WatchTest, EventFieldsForCreateUpdateDelete) {
   EXPECT_FALSE(rec.Error().has_value());
 }
 
-TEST(WatchTest, PrefixFiltering) {
+TEST(StoreWatchTest, PrefixFiltering) {
   TempDir dir;
   auto s = MustOpen(Opts(dir));
   ASSERT_TRUE(s);
@@ -532,15 +532,15 @@ void CheckWatchSequences(Store* s, bool reopen_first) {
   (void)s;
 }
 
-TEST(WatchTest, FromPastRevisionThenLiveNoGapNoDuplicateUnderConcurrentWriters) {
+TEST(StoreWatchTest, FromPastRevisionThenLiveNoGapNoDuplicateUnderConcurrentWriters) {
   CheckWatchSequences(nullptr, /*reopen_first=*/false);
 }
 
-TEST(WatchTest, CatchUpFromDiskAfterReopenThenLiveUnderConcurrentWriters) {
+TEST(StoreWatchTest, CatchUpFromDiskAfterReopenThenLiveUnderConcurrentWriters) {
   CheckWatchSequences(nullptr, /*reopen_first=*/true);
 }
 
-TEST(WatchTest, CancelFromInsideCallbackStopsDelivery) {
+TEST(StoreWatchTest, CancelFromInsideCallbackStopsDelivery) {
   TempDir dir;
   auto s = MustOpen(Opts(dir));
   ASSERT_TRUE(s);
@@ -567,7 +567,7 @@ TEST(WatchTest, CancelFromInsideCallbackStopsDelivery) {
   w.reset();  // destroying after Cancel is fine
 }
 
-TEST(WatchTest, CancelWaitsForRunningCallbackAndNothingRunsAfter) {
+TEST(StoreWatchTest, CancelWaitsForRunningCallbackAndNothingRunsAfter) {
   TempDir dir;
   auto s = MustOpen(Opts(dir));
   ASSERT_TRUE(s);
@@ -595,7 +595,7 @@ TEST(WatchTest, CancelWaitsForRunningCallbackAndNothingRunsAfter) {
   EXPECT_EQ(calls.load(), 1);
 }
 
-TEST(WatchTest, CancelReleasesTheCallbacks) {
+TEST(StoreWatchTest, CancelReleasesTheCallbacks) {
   TempDir dir;
   auto s = MustOpen(Opts(dir));
   ASSERT_TRUE(s);
@@ -611,7 +611,7 @@ TEST(WatchTest, CancelReleasesTheCallbacks) {
   EXPECT_EQ(token.use_count(), 1);
 }
 
-TEST(WatchTest, HandleMayOutliveStore) {
+TEST(StoreWatchTest, HandleMayOutliveStore) {
   TempDir dir;
   std::unique_ptr<Watch> w;
   {
@@ -624,7 +624,7 @@ TEST(WatchTest, HandleMayOutliveStore) {
   w.reset();
 }
 
-TEST(WatchTest, ManyWatchersAllGetEverything) {
+TEST(StoreWatchTest, ManyWatchersAllGetEverything) {
   TempDir dir;
   auto s = MustOpen(Opts(dir));
   ASSERT_TRUE(s);
@@ -661,7 +661,7 @@ TEST(WatchTest, ManyWatchersAllGetEverything) {
 
 // ---- compaction -------------------------------------------------------------------------------
 
-TEST(CompactionTest, ByAgeExpiresWatchAndListButKeepsNewerHistory) {
+TEST(StoreCompactionTest, ByAgeExpiresWatchAndListButKeepsNewerHistory) {
   TempDir dir;
   ManualClock clock;
   auto o = Opts(dir, &clock);
@@ -718,7 +718,7 @@ TEST(CompactionTest, ByAgeExpiresWatchAndListButKeepsNewerHistory) {
   EXPECT_TRUE(s->List(lo).status().Is(Reason::kExpired));
 }
 
-TEST(CompactionTest, ByMaxEvents) {
+TEST(StoreCompactionTest, ByMaxEvents) {
   TempDir dir;
   auto o = Opts(dir);
   o.compaction_max_events = 10;
@@ -738,7 +738,7 @@ TEST(CompactionTest, ByMaxEvents) {
   EXPECT_TRUE(old.Error()->Is(Reason::kExpired));
 }
 
-TEST(CompactionTest, BackgroundCompactorRunsOnTheInjectedClock) {
+TEST(StoreCompactionTest, BackgroundCompactorRunsOnTheInjectedClock) {
   TempDir dir;
   ManualClock clock;
   auto o = Opts(dir, &clock);
@@ -755,7 +755,7 @@ TEST(CompactionTest, BackgroundCompactorRunsOnTheInjectedClock) {
   EXPECT_EQ(s->CompactedRevision(), 5);
 }
 
-TEST(CompactionTest, SlowWatcherFallingBehindCompactionGetsExpired) {
+TEST(StoreCompactionTest, SlowWatcherFallingBehindCompactionGetsExpired) {
   TempDir dir;
   ManualClock clock;
   auto o = Opts(dir, &clock);
@@ -801,7 +801,7 @@ std::vector<std::string> Keys(const ListResult& r) {
   return out;
 }
 
-TEST(ListTest, PrefixStartAfterLimitRemaining) {
+TEST(StoreListTest, PrefixStartAfterLimitRemaining) {
   TempDir dir;
   auto s = MustOpen(Opts(dir));
   ASSERT_TRUE(s);
@@ -854,7 +854,7 @@ TEST(ListTest, PrefixStartAfterLimitRemaining) {
   EXPECT_TRUE(s->List(bad).status().Is(Reason::kBadRequest));
 }
 
-TEST(ListTest, AtOlderRevisionUndoesLaterChanges) {
+TEST(StoreListTest, AtOlderRevisionUndoesLaterChanges) {
   TempDir dir;
   auto s = MustOpen(Opts(dir));
   ASSERT_TRUE(s);
@@ -902,7 +902,7 @@ TEST(ListTest, AtOlderRevisionUndoesLaterChanges) {
   EXPECT_EQ(r->remaining, 2);
 }
 
-TEST(ListTest, PagingAtFixedRevisionIsConsistentUnderConcurrentWrites) {
+TEST(StoreListTest, PagingAtFixedRevisionIsConsistentUnderConcurrentWrites) {
   TempDir dir;
   auto o = Opts(dir);
   o.sync = false;  // many writes; durability is tested elsewhere
@@ -985,7 +985,7 @@ TEST(ListTest, PagingAtFixedRevisionIsConsistentUnderConcurrentWrites) {
 
 // ---- restart, durability ----------------------------------------------------------------------
 
-TEST(RecoveryTest, ReopenResumesRevisionObjectsHistoryAndCompaction) {
+TEST(StoreRecoveryTest, ReopenResumesRevisionObjectsHistoryAndCompaction) {
   TempDir dir;
   ManualClock clock;
   auto o = Opts(dir, &clock);
@@ -1057,7 +1057,7 @@ TEST(RecoveryTest, ReopenResumesRevisionObjectsHistoryAndCompaction) {
   EXPECT_EQ(s->CompactedRevision(), 14);
 }
 
-TEST(RecoveryTest, AgeCompactionStateSurvivesReopen) {
+TEST(StoreRecoveryTest, AgeCompactionStateSurvivesReopen) {
   TempDir dir;
   ManualClock clock;
   auto o = Opts(dir, &clock);
@@ -1085,7 +1085,7 @@ TEST(RecoveryTest, AgeCompactionStateSurvivesReopen) {
 TEST(StoreKillChild, DISABLED_Writer) {
   const char* dir = getenv("CATTLE_STORE_KILL_DIR");
   const char* fd_text = getenv("CATTLE_STORE_KILL_FD");
-  if (!dir || !fd_text) GTEST_SKIP() << "only run by DurabilityTest";
+  if (!dir || !fd_text) GTEST_SKIP() << "only run by StoreDurabilityTest";
   const int fd = atoi(fd_text);
   StoreOptions o;
   o.dir = dir;
@@ -1117,7 +1117,7 @@ TEST(StoreKillChild, DISABLED_Writer) {
   for (auto& t : threads) t.join();
 }
 
-TEST(DurabilityTest, EveryAcknowledgedWriteSurvivesKill9) {
+TEST(StoreDurabilityTest, EveryAcknowledgedWriteSurvivesKill9) {
   TempDir dir;
   std::string db = dir.db();
   int fds[2];
