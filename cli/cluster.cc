@@ -135,7 +135,8 @@ Status Cluster::Start(const Component& c, Duration timeout) {
   std::error_code ec;
   fs::create_directories(dir_ + "/pids", ec);
   fs::create_directories(dir_ + "/logs", ec);
-  if (!Alive(c.name)) {
+  int pid_now = Alive(c.name) ? Pid(c.name) : 0;
+  if (pid_now == 0) {
     if (access(c.argv[0].c_str(), X_OK) != 0) return Status::NotFound("no executable " + c.argv[0]);
     std::string log = LogPath(c.name);
     pid_t pid = fork();
@@ -158,6 +159,7 @@ Status Cluster::Start(const Component& c, Duration timeout) {
       _exit(127);
     }
     std::ofstream(PidPath(c.name)) << pid << "\n";
+    pid_now = pid;
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_ptr<Client> client;
@@ -167,7 +169,8 @@ Status Cluster::Start(const Component& c, Duration timeout) {
     client = std::make_unique<Client>(o);
   }
   while (true) {
-    if (!Alive(c.name))
+    // The pid we started (its cmdline is not yet the component's right after fork).
+    if (!ProcessAlive(pid_now))
       return Status::Unavailable(c.name + " exited; the end of " + LogPath(c.name) + ":\n" + Tail(LogPath(c.name), 10));
     if (!client || client->Health(std::chrono::milliseconds(200)).ok()) return Status::Ok();
     if (std::chrono::steady_clock::now() > deadline)
