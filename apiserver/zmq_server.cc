@@ -3,7 +3,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -40,6 +42,7 @@ class ZmqServer::Impl {
     } catch (const zmq::error_t& e) {
       return Status::Unavailable("cannot bind " + options_.endpoint + ": " + e.what());
     }
+    for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { Worker(); });
     io_ = std::thread([this] { Loop(); });
     return Status::Ok();
   }
@@ -48,6 +51,13 @@ class ZmqServer::Impl {
     if (stopping_.exchange(true)) return;
     Wake();
     if (io_.joinable()) io_.join();
+    {
+      std::lock_guard<std::mutex> lock(work_mu_);
+      workers_stop_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
     // Cancel watches outside the loop: no callback runs after this.
     watches_.clear();
     if (wake_fd_ >= 0) close(wake_fd_);
@@ -58,6 +68,28 @@ class ZmqServer::Impl {
   int64_t watch_count() const { return watch_count_.load(); }
 
  private:
+  void Offload(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(work_mu_);
+      work_.push_back(std::move(task));
+    }
+    work_cv_.notify_one();
+  }
+
+  void Worker() {
+    while (true) {
+      std::function<void()> task;
+      {
+        std::unique_lock<std::mutex> lock(work_mu_);
+        work_cv_.wait(lock, [this] { return workers_stop_ || !work_.empty(); });
+        if (work_.empty()) return;  // stopping, and drained
+        task = std::move(work_.front());
+        work_.pop_front();
+      }
+      task();
+    }
+  }
+
   struct ServerWatch {
     std::string identity;
     uint64_t watch_id = 0;
@@ -263,26 +295,35 @@ class ZmqServer::Impl {
       }
       case wire::Verb::CREATE:
       case wire::Verb::UPDATE: {
-        const KindInfo* body_kind = req.kind;
-        if (req.subresource == "binding") body_kind = registry_->kinds().BodyKind("Binding");
-        auto obj = Object::FromBytes(body_kind, wire_util::ToString(r.getBody()));
-        if (!obj.ok()) return ReplyError(std::move(to), id, obj.status());
-        if (req.subresource == "binding") {
-          if (r.getVerb() != wire::Verb::CREATE)
-            return ReplyError(std::move(to), id, Status(Reason::kMethodNotAllowed, "binding supports create only"));
-          return registry_->Bind(req, std::move(*obj), WriteReplier(to, id));
-        }
-        if (r.getVerb() == wire::Verb::CREATE) {
-          if (!req.subresource.empty())
-            return ReplyError(std::move(to), id, Status(Reason::kMethodNotAllowed, "create is not supported on " + req.subresource));
-          return registry_->Create(req, std::move(*obj), WriteReplier(to, id));
-        }
-        return registry_->Update(req, std::move(*obj), WriteReplier(to, id));
+        // Writes run on the worker pool: decoding, defaulting, validation and encoding
+        // are CPU work that should not hold up the socket.
+        bool create = r.getVerb() == wire::Verb::CREATE;
+        std::string body = wire_util::ToString(r.getBody());
+        return Offload([this, to, id, req, create, body = std::move(body)]() mutable {
+          const KindInfo* body_kind = req.kind;
+          if (req.subresource == "binding") body_kind = registry_->kinds().BodyKind("Binding");
+          auto obj = Object::FromBytes(body_kind, body);
+          if (!obj.ok()) return ReplyError(std::move(to), id, obj.status());
+          if (req.subresource == "binding") {
+            if (!create)
+              return ReplyError(std::move(to), id, Status(Reason::kMethodNotAllowed, "binding supports create only"));
+            return registry_->Bind(req, std::move(*obj), WriteReplier(to, id));
+          }
+          if (create) {
+            if (!req.subresource.empty())
+              return ReplyError(std::move(to), id, Status(Reason::kMethodNotAllowed, "create is not supported on " + req.subresource));
+            return registry_->Create(req, std::move(*obj), WriteReplier(to, id));
+          }
+          return registry_->Update(req, std::move(*obj), WriteReplier(to, id));
+        });
       }
       case wire::Verb::PATCH:
-        return registry_->Patch(req, r.getPatchType().cStr(), r.getPatch().cStr(), WriteReplier(to, id));
+        return Offload([this, to, id, req, type = std::string(r.getPatchType().cStr()),
+                        patch = std::string(r.getPatch().cStr())]() mutable {
+          registry_->Patch(req, type, patch, WriteReplier(to, id));
+        });
       case wire::Verb::DELETE:
-        return registry_->Delete(req, WriteReplier(to, id));
+        return Offload([this, to, id, req]() mutable { registry_->Delete(req, WriteReplier(to, id)); });
       case wire::Verb::WATCH:
         return StartWatch(std::move(to), id, r.getWatchId(), req);
       default:
@@ -408,6 +449,11 @@ class ZmqServer::Impl {
   std::map<std::pair<std::string, uint64_t>, std::shared_ptr<ServerWatch>> watches_;  // I/O thread
   std::set<std::string> dropped_;  // I/O thread, per flush
   std::atomic<int64_t> watch_count_{0};
+  std::mutex work_mu_;
+  std::condition_variable work_cv_;
+  std::deque<std::function<void()>> work_;  // guarded by work_mu_
+  bool workers_stop_ = false;               // guarded by work_mu_
+  std::vector<std::thread> workers_;
 };
 
 ZmqServer::ZmqServer(Registry* registry, ZmqServerOptions options)

@@ -22,6 +22,8 @@ struct ZmqServerOptions {
   std::string endpoint = "tcp://127.0.0.1:7400";  // Default: tcp://127.0.0.1:7400
   Duration heartbeat_interval = std::chrono::seconds(1);  // Default: 1 s
   int send_high_water_mark = 200000;  // messages queued per peer before its watches drop
+  // Threads that run writes (decode, defaulting, validation, encoding). Default: 2.
+  int workers = 2;
 };
 
 class ZmqServer {
