@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cattle/client.h"
+#include "core.capnp.h"
 
 namespace cattle::cli {
 namespace fs = std::filesystem;
@@ -163,7 +164,7 @@ Status Cluster::Start(const Component& c, Duration timeout) {
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_ptr<Client> client;
-  if (c.health == "apiserver") {
+  if (c.health == "apiserver" || c.health.rfind("node:", 0) == 0) {
     ClientOptions o;
     o.endpoint = config_.apiserver_endpoint;
     client = std::make_unique<Client>(o);
@@ -172,11 +173,25 @@ Status Cluster::Start(const Component& c, Duration timeout) {
     // The pid we started (its cmdline is not yet the component's right after fork).
     if (!ProcessAlive(pid_now))
       return Status::Unavailable(c.name + " exited; the end of " + LogPath(c.name) + ":\n" + Tail(LogPath(c.name), 10));
-    if (!client || client->Health(std::chrono::milliseconds(200)).ok()) return Status::Ok();
+    if (!client) return Status::Ok();
+    if (c.health == "apiserver") {
+      if (client->Health(std::chrono::milliseconds(200)).ok()) return Status::Ok();
+    } else if (NodeReady(*client, c.health.substr(5)) == "True") {
+      return Status::Ok();
+    }
     if (std::chrono::steady_clock::now() > deadline)
       return Status::Timeout(c.name + " did not become healthy in time; see " + LogPath(c.name));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+}
+
+std::string NodeReady(Client& client, const std::string& node) {
+  auto obj = client.Get(client.Kind("nodes"), "", node);
+  if (!obj.ok()) return obj.status().Is(Reason::kNotFound) ? "NotRegistered" : "?";
+  auto n = obj->get<api::Node>();
+  for (auto c : n.getStatus().getConditions())
+    if (c.getType() == "Ready") return c.getStatus().cStr();
+  return "Unknown";
 }
 
 Status Cluster::Kill(const std::string& name) {

@@ -10,12 +10,16 @@
 #include "cattle/clock.h"
 #include "cattle/status.h"
 
+namespace cattle {
+class Client;
+}
 namespace cattle::cli {
 
 struct Component {
   std::string name;               // "apiserver", "scheduler", "kubelet/node-1"
   std::vector<std::string> argv;  // argv[0] is the binary's path
-  std::string health;             // "apiserver": ask it over ZeroMQ; "" = alive is enough
+  // "apiserver": ask it over ZeroMQ; "node:NAME": its Node is Ready; "" = alive is enough.
+  std::string health;
 };
 
 struct ClusterConfig {
@@ -54,6 +58,9 @@ class Cluster {
   std::string dir_;
   ClusterConfig config_;
 };
+
+// The Ready condition's status of a node ("True", "False", "Unknown", "NotRegistered").
+std::string NodeReady(Client& client, const std::string& node);
 
 // The directory of the running `cattle` binary (where the component binaries are too).
 std::string BinDir();

@@ -147,7 +147,7 @@ int Up(int argc, char** argv) {
         std::string node = "node-" + std::to_string(i);
         cfg.components.push_back({"kubelet/" + node,
                                   {kubelet, "--server", cfg.apiserver_endpoint, "--node-name", node, "--time-scale", ts},
-                                  ""});
+                                  "node:" + node});
       }
     }
     if (Status s = cluster.Save(); !s.ok()) return Fail(s);
@@ -213,6 +213,14 @@ int StatusCmd(int argc, char** argv) {
     bool alive = cluster.Alive(comp.name);
     std::string health = alive ? "ok" : "-";
     std::string endpoint = "-";
+    if (comp.health.rfind("node:", 0) == 0) {
+      ClientOptions o;
+      o.endpoint = cluster.config().apiserver_endpoint;
+      o.request_timeout = std::chrono::seconds(2);
+      o.connect_timeout = std::chrono::seconds(1);
+      Client client(o);
+      health = "node Ready=" + cli::NodeReady(client, comp.health.substr(5));
+    }
     if (comp.health == "apiserver") {
       endpoint = cluster.config().apiserver_endpoint;
       if (alive) {
