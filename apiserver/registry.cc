@@ -117,6 +117,12 @@ bool FieldEquals(capnp::DynamicStruct::Reader a, capnp::DynamicStruct::Reader b,
   return true;
 }
 
+// A namespace waits for its spec.finalizers (the namespace controller empties it first).
+bool HasSpecFinalizers(const Object& obj) {
+  if (obj.kind()->kind != "Namespace") return false;
+  return obj.get<api::Namespace>().getSpec().getFinalizers().size() > 0;
+}
+
 bool HasField(const Object& obj, const char* field) {
   return obj.kind()->schema.findFieldByName(field) != nullptr;
 }
@@ -466,8 +472,15 @@ Status Registry::Finalize(const ApiRequest& req, Object& obj, const Object* old,
       Object merged = old->Clone();
       CopyField(obj, merged, "status");
       obj = std::move(merged);
-    } else if (obj.kind()->HasSubresource("status")) {
-      CopyField(*old, obj, "status");
+    } else if (req.subresource == "finalize") {
+      // namespaces/finalize: only spec.finalizers changes.
+      Object merged = old->Clone();
+      CopyField(obj, merged, "spec");
+      obj = std::move(merged);
+    } else {
+      if (obj.kind()->HasSubresource("status")) CopyField(*old, obj, "status");
+      // A namespace's spec.finalizers change only through namespaces/finalize.
+      if (obj.kind()->kind == "Namespace") CopyField(*old, obj, "spec");
     }
     auto m = obj.meta();
     auto o = old->meta();
@@ -505,7 +518,6 @@ Status Registry::Finalize(const ApiRequest& req, Object& obj, const Object* old,
   }
   auto more = old == nullptr ? strategy.Validate(obj) : strategy.ValidateUpdate(obj, *old);
   causes->insert(causes->end(), more.begin(), more.end());
-  (void)req;
   return Status::Ok();
 }
 
@@ -584,7 +596,8 @@ void Registry::CommitUpdate(const ApiRequest& req, const std::string& key, Objec
   auto meta = updated.meta();
   // Removing the last finalizer of an object being deleted (with no grace left) deletes it.
   if (meta.hasDeletionTimestamp() && meta.getFinalizers().size() == 0 &&
-      (!meta.hasDeletionGracePeriodSeconds() || meta.getDeletionGracePeriodSeconds().getValue() == 0)) {
+      (!meta.hasDeletionGracePeriodSeconds() || meta.getDeletionGracePeriodSeconds().getValue() == 0) &&
+      !HasSpecFinalizers(updated)) {
     return DeleteNow(req, key, std::move(updated), done);
   }
   std::string bytes = StoredBytes(updated);
@@ -778,10 +791,11 @@ void Registry::Delete(const ApiRequest& req, WriteDone done) {
     if (grace == 0 && req.grace_period_seconds && *req.grace_period_seconds == 0)
       grace = 0;
   }
+  bool namespace_finalizers = HasSpecFinalizers(*current);
   std::vector<std::string> add_finalizers;
   if (req.propagation_policy == "Foreground") add_finalizers.push_back("foregroundDeletion");
   if (req.propagation_policy == "Orphan") add_finalizers.push_back("orphan");
-  bool has_finalizers = meta.getFinalizers().size() > 0 || !add_finalizers.empty();
+  bool has_finalizers = meta.getFinalizers().size() > 0 || !add_finalizers.empty() || namespace_finalizers;
 
   if (grace == 0 && !has_finalizers) return DeleteNow(req, key, std::move(*current), done);
 
@@ -798,6 +812,7 @@ void Registry::Delete(const ApiRequest& req, WriteDone done) {
       if (std::find(fins.begin(), fins.end(), f) == fins.end()) fins.push_back(f);
     auto list = m.initFinalizers(fins.size());
     for (size_t i = 0; i < fins.size(); ++i) list.set(i, fins[i]);
+    if (obj.kind()->kind == "Namespace") obj.as<api::Namespace>().initStatus().setPhase("Terminating");
     return Status::Ok();
   };
   // Deletion metadata is not part of a client's update: write it directly.

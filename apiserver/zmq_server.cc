@@ -263,9 +263,10 @@ class ZmqServer::Impl {
         (r.getVerb() != wire::Verb::LIST && r.getVerb() != wire::Verb::WATCH &&
          r.getVerb() != wire::Verb::CREATE))
       return ReplyError(std::move(to), id, Status::BadRequest("a namespace is required for namespaced resource " + req.kind->plural));
-    if (!req.subresource.empty() && req.subresource != "status" && req.subresource != "binding")
+    bool finalize = req.subresource == "finalize" && req.kind->kind == "Namespace";
+    if (!req.subresource.empty() && req.subresource != "status" && req.subresource != "binding" && !finalize)
       return ReplyError(std::move(to), id, Status::NotFound("the server could not find the requested resource (" + req.kind->plural + "/" + req.subresource + ")"));
-    if (!req.subresource.empty() && !req.kind->HasSubresource(req.subresource))
+    if (!req.subresource.empty() && !finalize && !req.kind->HasSubresource(req.subresource))
       return ReplyError(std::move(to), id, Status::NotFound(req.kind->plural + "/" + req.subresource + " is not served"));
 
     switch (r.getVerb()) {

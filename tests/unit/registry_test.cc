@@ -223,6 +223,30 @@ TEST_F(RegistryTest, FinalizersHoldDeletionUntilRemoved) {
   EXPECT_EQ(registry_->Get(Req("configmaps", "f")).status().reason(), Reason::kNotFound);
 }
 
+TEST_F(RegistryTest, NamespacesTerminateUntilTheirFinalizersAreCleared) {
+  auto c = Create(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team"}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->object.ToJson()["spec"]["finalizers"], Json::array({"kubernetes"}));
+  EXPECT_EQ(c->object.ToJson()["status"]["phase"], "Active");
+  auto d = Delete("namespaces", "team");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_FALSE(d->deleted);
+  EXPECT_EQ(d->object.ToJson()["status"]["phase"], "Terminating");
+  // No new content in a terminating namespace.
+  std::string j = PodJson("late");
+  j.replace(j.find("\"default\""), 9, "\"team\"");
+  EXPECT_FALSE(Create(j).ok());
+  // An ordinary update cannot drop spec.finalizers; namespaces/finalize can.
+  Object plain = d->object.Clone();
+  plain.as<api::Namespace>().getSpec().initFinalizers(0);
+  auto u = Update(plain.Clone());
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_TRUE(registry_->Get(Req("namespaces", "team")).ok());
+  auto f = Update(plain.Clone(), "finalize");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(registry_->Get(Req("namespaces", "team")).status().reason(), Reason::kNotFound);
+}
+
 TEST_F(RegistryTest, SelectorsAndConsistentPaging) {
   for (int i = 0; i < 10; ++i)
     ASSERT_TRUE(Create(PodJson("p" + std::to_string(i), i % 2 ? "odd" : "even", i < 3 ? "node-1" : "")).ok());
