@@ -5,6 +5,23 @@
 // lease_duration (measured on the candidate's own clock from when it last saw the lease
 // change, so clock skew between processes does not matter). The leader renews every
 // retry_period; if it cannot renew within renew_deadline it stops leading.
+//
+// Details (as client-go's leaderelection, except where noted):
+// - A new lease is created with holderIdentity, leaseDurationSeconds, acquireTime and
+//   renewTime (MicroTime, wall clock) and leaseTransitions 0. A takeover sets acquireTime
+//   and leaseTransitions+1; a renewal changes renewTime only.
+// - "Has not renewed" uses the lease's own leaseDurationSeconds (the holder's setting; ours
+//   if absent), counted from when this candidate last saw the record change on its own
+//   monotonic clock; renewTime in the lease is never compared with our clock.
+// - Every write is a compare-and-swap on the resourceVersion read; a Conflict is re-read
+//   and retried at once (a few times), else the attempt fails and is retried after
+//   retry_period. No jitter (client-go jitters the campaign period by up to 1.2x).
+// - The leader stops leading when renewals have failed for renew_deadline since the last
+//   success, or at once when the lease shows another holder. Keep renew_deadline <
+//   lease_duration so the old leader stops before a standby may take over.
+// - After losing, the elector does not campaign again (the process is expected to exit).
+// - Every wait is Clock::WaitUntil on the injected clock: deterministic under FakeClock
+//   (one waiter per elector thread).
 #pragma once
 
 #include <atomic>
@@ -30,14 +47,20 @@ struct LeaderElectionOptions {
 class LeaderElector {
  public:
   LeaderElector(ApiClient* client, Clock* clock, LeaderElectionOptions options);
+
+  // Stops (and, if leading, releases) as Stop() does. Must not run on the elector's thread.
   ~LeaderElector();
 
   // Starts campaigning on a background thread. `on_started_leading` runs (on that thread)
   // once the lease is acquired; `on_stopped_leading` runs if leadership is lost afterwards
-  // (components exit then, as Kubernetes' do, so they restart with a clean state).
+  // (components exit then, as Kubernetes' do, so they restart with a clean state). Both
+  // must return promptly: renewal waits for them. Not after Stop() is called, though:
+  // Stop() never runs on_stopped_leading. Called once; later calls are ignored.
   void Start(std::function<void()> on_started_leading, std::function<void()> on_stopped_leading);
-  // Stops campaigning; a leader releases the lease (holder cleared) so a standby takes over
-  // at once. Idempotent.
+  // Stops campaigning; a leader releases the lease (holder cleared, leaseDurationSeconds 1,
+  // leaseTransitions kept) so a standby takes over at its next attempt. Returns once the
+  // elector's thread has ended (from a callback: at once; the release follows the
+  // callback). Idempotent.
   void Stop();
   bool IsLeader() const;
 

@@ -74,7 +74,8 @@ void WorkQueue::AddAfterLocked(const std::string& key, Duration delay) {
     AddLocked(key);
     return;
   }
-  const TimePoint ready = clock_->Now() + delay;
+  const TimePoint now = clock_->Now();
+  const TimePoint ready = delay >= kNoDeadline - now ? kNoDeadline : now + delay;  // saturate
   auto known = waiting_index_.find(key);
   if (known != waiting_index_.end()) {
     if (known->second->first.first <= ready) return;  // the earlier time wins

@@ -4,8 +4,10 @@
 
 #include <map>
 #include <set>
+#include <sys/wait.h>
 
 #include "apps.capnp.h"
+#include "coordination.capnp.h"
 #include "cattle/client.h"
 #include "core.capnp.h"
 #include "testutil/process.h"
@@ -150,6 +152,174 @@ TEST_F(ControlLoopTest, KillingAKubeletEvictsItsPodsAndTheyComeBackElsewhere) {
   EXPECT_EQ(running, 6);
   ASSERT_EQ(Cattle("status", &out), 0) << out;
   EXPECT_NE(out.find("node Ready=True"), std::string::npos) << out;
+}
+
+// Tracks pods through a watch and checks the rollout invariants at every event.
+class PodTracker {
+ public:
+  PodTracker(Client* client, int replicas, int max_surge, int max_unavailable)
+      : replicas_(replicas), max_surge_(max_surge), max_unavailable_(max_unavailable) {
+    WatchOptions wo;
+    wo.label_selector = "app=web";
+    auto w = client->Watch(client->Kind("pods"), "default", wo,
+                           [this](ClientWatchEvent& ev) { OnEvent(ev); }, [](const Status&) {});
+    if (w.ok()) watch_ = std::move(*w);
+  }
+  bool ok() const { return watch_ != nullptr; }
+  int max_active() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return max_active_;
+  }
+  int min_ready() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return min_ready_;
+  }
+  void Arm() {
+    std::lock_guard<std::mutex> lock(mu_);
+    armed_ = true;
+    min_ready_ = 1 << 30;
+    max_active_ = 0;
+  }
+
+ private:
+  void OnEvent(ClientWatchEvent& ev) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ev.type == "DELETED") {
+      pods_.erase(ev.object.name());
+    } else {
+      bool terminating = ev.object.meta().hasDeletionTimestamp();
+      bool ready = false;
+      for (auto c : ev.object.get<api::Pod>().getStatus().getConditions())
+        if (c.getType() == "Ready") ready = c.getStatus() == "True";
+      pods_[ev.object.name()] = {terminating, ready};
+    }
+    int active = 0, ready = 0;
+    for (auto& [name, st] : pods_) {
+      if (st.first) continue;
+      active++;
+      ready += st.second;
+    }
+    if (!armed_) return;
+    max_active_ = std::max(max_active_, active);
+    min_ready_ = std::min(min_ready_, ready);
+  }
+  int replicas_, max_surge_, max_unavailable_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<bool, bool>> pods_;
+  bool armed_ = false;
+  int max_active_ = 0;
+  int min_ready_ = 1 << 30;
+  std::unique_ptr<WatchStream> watch_;
+};
+
+std::string RsImage(const Object& rs) {
+  return rs.get<api::ReplicaSet>().getSpec().getTemplate().getSpec().getContainers()[0].getImage().cStr();
+}
+
+TEST_F(ControlLoopTest, RollingUpdateSurvivesKillsKeepsItsBoundsAndRollsBack) {
+  ApplyDeployment(4, "nginx:1.26");
+  auto all_running = [&](const std::string& image) {
+    auto pods = Pods();
+    int ok = 0;
+    for (auto& p : pods) {
+      if (p.meta().hasDeletionTimestamp()) continue;
+      if (!Running(p)) return false;
+      if (std::string(p.get<api::Pod>().getSpec().getContainers()[0].getImage().cStr()) != image) return false;
+      ok++;
+    }
+    return ok == 4;
+  };
+  ASSERT_TRUE(Eventually([&] { return all_running("nginx:1.26"); }, std::chrono::seconds(30)));
+  // 25% of 4: surge rounds up to 1, unavailable rounds down to 1.
+  PodTracker tracker(client_.get(), 4, 1, 1);
+  ASSERT_TRUE(tracker.ok());
+  tracker.Arm();
+
+  auto r = client_->Patch(client_->Kind("deployments"), "default", "web", "strategic",
+                          R"({"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.27"}]}}}})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string out;
+  for (const char* component : {"scheduler", "controller-manager", "apiserver"}) {
+    ASSERT_EQ(Cattle(std::string("kill ") + component, &out), 0) << out;
+    ASSERT_EQ(Cattle(std::string("start ") + component, &out), 0) << out;
+  }
+  ASSERT_TRUE(Eventually([&] { return all_running("nginx:1.27"); }, std::chrono::seconds(60))) << "rollout completes";
+  EXPECT_GE(tracker.max_active(), 4) << "the tracker saw the rollout";
+  EXPECT_LE(tracker.max_active(), 4 + 1) << "more than replicas + maxSurge pods at some moment";
+  EXPECT_GE(tracker.min_ready(), 4 - 1) << "fewer than replicas - maxUnavailable Ready pods at some moment";
+
+  auto rs = client_->List(client_->Kind("replicasets"), "default");
+  ASSERT_TRUE(rs.ok());
+  ASSERT_EQ(rs->items.size(), 2u) << "the old ReplicaSet is kept for rollback";
+  std::string v1_name;
+  for (auto& x : rs->items) {
+    if (RsImage(x) == "nginx:1.26") {
+      v1_name = x.name();
+      EXPECT_EQ(x.get<api::ReplicaSet>().getSpec().getReplicas().getValue(), 0);
+    }
+  }
+  ASSERT_FALSE(v1_name.empty());
+
+  // Rollback: the template goes back to v1; v1's ReplicaSet returns with revision 3.
+  r = client_->Patch(client_->Kind("deployments"), "default", "web", "strategic",
+                     R"({"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.26"}]}}}})");
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(Eventually([&] { return all_running("nginx:1.26"); }, std::chrono::seconds(60)));
+  auto v1 = client_->Get(client_->Kind("replicasets"), "default", v1_name);
+  ASSERT_TRUE(v1.ok()) << "rollback reuses v1's ReplicaSet";
+  EXPECT_EQ(ToStdMap(v1->meta().getAnnotations())["deployment.kubernetes.io/revision"], "3");
+  EXPECT_EQ(v1->get<api::ReplicaSet>().getSpec().getReplicas().getValue(), 4);
+}
+
+TEST_F(ControlLoopTest, TwoControllerManagersHandOverWithoutDoubleCreates) {
+  // A second controller-manager beside the one `cattle up` started.
+  std::string log = dir_.path() + "/cm-b.log";
+  pid_t b = fork();
+  if (b == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::string bin = testutil::BinDir() + "/cattle-controller-manager";
+    std::string server = "tcp://127.0.0.1:" + std::to_string(port_);
+    std::string scale = std::to_string(kTimeScale);
+    execl(bin.c_str(), bin.c_str(), "--server", server.c_str(), "--time-scale", scale.c_str(),
+          "--identity", "cm-b", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto holder = [&]() -> std::string {
+    auto l = client_->Get(client_->Kind("leases"), "kube-system", "kube-controller-manager");
+    return l.ok() ? l->get<api::Lease>().getSpec().getHolderIdentity().cStr() : "";
+  };
+  ASSERT_TRUE(Eventually([&] { return !holder().empty(); }));
+  std::string first = holder();
+  ApplyDeployment(3);
+  ASSERT_TRUE(Eventually([&] {
+    int n = 0;
+    for (auto& p : Pods()) n += Running(p);
+    return n == 3;
+  }, std::chrono::seconds(30)));
+
+  std::string out;
+  if (first == "cm-b") {
+    kill(b, SIGKILL);
+  } else {
+    ASSERT_EQ(Cattle("kill controller-manager", &out), 0) << out;
+  }
+  ASSERT_TRUE(Eventually([&] { std::string h = holder(); return !h.empty() && h != first; }, std::chrono::seconds(20)))
+      << "the standby takes the lease";
+  auto r = client_->Patch(client_->Kind("deployments"), "default", "web", "merge", R"({"spec":{"replicas":5}})");
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(Eventually([&] {
+    int n = 0;
+    for (auto& p : Pods()) n += Running(p);
+    return n == 5;
+  }, std::chrono::seconds(30))) << "the new leader acts";
+  // Exactly 5 pods: nothing was created twice.
+  int total = 0;
+  for (auto& p : Pods()) total += !p.meta().hasDeletionTimestamp();
+  EXPECT_EQ(total, 5);
+  kill(b, SIGKILL);
+  waitpid(b, nullptr, 0);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -185,12 +186,20 @@ TEST(FakeClockTest, TimeMovesOnlyWhenTold) {
 
 TEST(FakeClockTest, WaitUntilPastDeadlineReturnsAtOnce) {
   FakeClock clock;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::unique_lock<std::mutex> lock(mu);
-  EXPECT_FALSE(clock.WaitUntil(cv, lock, clock.Now()));
-  EXPECT_FALSE(clock.WaitUntil(cv, lock, clock.Now() - seconds(1)));
-  EXPECT_TRUE(lock.owns_lock());
+  std::atomic<bool> done{false};
+  // On a thread, so that a WaitUntil that wrongly blocks fails the test instead of hanging it.
+  std::thread waiter([&] {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::unique_lock<std::mutex> lock(mu);
+    EXPECT_FALSE(clock.WaitUntil(cv, lock, clock.Now()));
+    EXPECT_FALSE(clock.WaitUntil(cv, lock, clock.Now() - seconds(1)));
+    EXPECT_TRUE(lock.owns_lock());
+    done = true;
+  });
+  EXPECT_TRUE(EventuallyTrue([&] { return done.load(); })) << "WaitUntil blocked";
+  while (!done) clock.Advance(seconds(10));  // on failure, times the waits out
+  waiter.join();
   EXPECT_FALSE(clock.HasWaiters());
 }
 
@@ -210,10 +219,10 @@ TEST(FakeClockTest, WaitUntilTimesOutExactlyAtTheDeadline) {
     EXPECT_TRUE(lock.owns_lock());
     finished = true;
   });
-  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_TRUE(clock.AwaitWaiters(1, seconds(20)));
   EXPECT_EQ(clock.Waiters(), 1);
   clock.Advance(milliseconds(9));
-  ASSERT_TRUE(clock.AwaitWaiters(1));  // woke, saw 9ms < 10ms, waits again
+  EXPECT_TRUE(clock.AwaitWaiters(1, seconds(20)));  // woke, saw 9ms < 10ms, waits again
   EXPECT_FALSE(finished);
   EXPECT_GE(early_returns.load(), 1);  // Advance woke it (a spurious wakeup to the caller)
   clock.Advance(milliseconds(1));
@@ -239,7 +248,7 @@ TEST(FakeClockTest, NotifyBeforeDeadlineReturnsTrue) {
     while (!ready && r) r = clock.WaitUntil(cv, lock, clock.Now() + seconds(1));
     result = r;
   });
-  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_TRUE(clock.AwaitWaiters(1, seconds(20)));
   {
     std::lock_guard<std::mutex> g(mu);
     ready = true;
@@ -268,7 +277,7 @@ TEST(FakeClockTest, AdvanceWakesWaitersWithoutDeadline) {
       woken++;
     });
   }
-  ASSERT_TRUE(clock.AwaitWaiters(kThreads));
+  EXPECT_TRUE(clock.AwaitWaiters(kThreads, seconds(20)));
   EXPECT_EQ(woken.load(), 0);
   clock.Advance(Duration::zero());
   EXPECT_EQ(clock.Waiters(), 0);  // marked woken synchronously by Advance
@@ -282,31 +291,42 @@ TEST(FakeClockTest, AdvanceWakesWaitersWithoutDeadline) {
 // the clock: every waiter must reach its deadline, nothing may deadlock, and Advance must
 // never touch a condition variable after its WaitUntil returned (ASan/TSan builds see it).
 TEST(FakeClockTest, AdvanceRacesWithShortLivedWaiters) {
-  FakeClock clock;
   constexpr int kThreads = 8;
   constexpr int kWaitsPerThread = 200;
-  std::atomic<int> finished{0};
+  struct Shared {
+    FakeClock clock;
+    std::atomic<int> finished{0};
+  };
+  // Shared ownership: if a broken clock strands a thread, it is detached, not joined.
+  auto shared = std::make_shared<Shared>();
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back([&] {
+    threads.emplace_back([shared] {
       for (int n = 0; n < kWaitsPerThread; ++n) {
         std::mutex mu;
         std::condition_variable cv;
         std::unique_lock<std::mutex> lock(mu);
-        const TimePoint deadline = clock.Now() + milliseconds(1);
-        while (clock.WaitUntil(cv, lock, deadline)) {
+        const TimePoint deadline = shared->clock.Now() + milliseconds(1);
+        while (shared->clock.WaitUntil(cv, lock, deadline)) {
         }
       }
-      finished++;
+      shared->finished++;
     });
   }
-  const auto safety = std::chrono::steady_clock::now() + seconds(60);
-  while (finished.load() < kThreads && std::chrono::steady_clock::now() < safety) {
-    clock.Advance(std::chrono::microseconds(500));
+  const auto safety = std::chrono::steady_clock::now() + seconds(20);
+  while (shared->finished.load() < kThreads && std::chrono::steady_clock::now() < safety) {
+    shared->clock.Advance(std::chrono::microseconds(500));
     std::this_thread::yield();
   }
-  EXPECT_EQ(finished.load(), kThreads);
-  for (auto& t : threads) t.join();
+  const bool all_finished = shared->finished.load() == kThreads;
+  EXPECT_TRUE(all_finished) << "waiters stranded";
+  for (auto& t : threads) {
+    if (all_finished) {
+      t.join();
+    } else {
+      t.detach();
+    }
+  }
 }
 
 TEST(RealClockTest, WaitUntilTimesOutAndWakes) {

@@ -27,8 +27,10 @@ constexpr int kTimerThread = 1;
 
 // Waits until `n` threads are blocked on `clock` having seen its current time: after an
 // Advance, the timer thread has then moved every due key into the queue.
-void Settle(const FakeClock& clock, int n = kTimerThread) {
-  ASSERT_TRUE(clock.AwaitWaiters(n, seconds(20))) << "threads never went idle";
+::testing::AssertionResult Settle(const FakeClock& clock, int n = kTimerThread) {
+  if (clock.AwaitWaiters(n, seconds(20))) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "only " << clock.Waiters() << " of " << n
+                                       << " threads went idle";
 }
 
 // Polls `done` in real time. The deadline is only a safety net so that a broken queue fails
@@ -43,9 +45,9 @@ bool EventuallyTrue(const std::function<bool()>& done) {
 }
 
 // Advances `clock` by `d` and waits until the queue's timer thread has acted on it.
-void AdvanceAndSettle(FakeClock& clock, Duration d) {
+::testing::AssertionResult AdvanceAndSettle(FakeClock& clock, Duration d) {
   clock.Advance(d);
-  Settle(clock);
+  return Settle(clock);
 }
 
 TEST(WorkQueueTest, RepeatedAddsQueueAKeyOnce) {
@@ -85,7 +87,7 @@ TEST(WorkQueueTest, KeyAddedWhileProcessingIsRequeuedOnlyAfterDone) {
   std::thread worker([&] {
     if (q.Get(&second)) got = true;
   });
-  Settle(clock, kTimerThread + 1);
+  EXPECT_TRUE(Settle(clock, kTimerThread + 1));
   EXPECT_FALSE(got);
 
   q.Done("a");
@@ -111,6 +113,7 @@ TEST(WorkQueueTest, KeyIsNeverProcessedConcurrentlyAndNoAddIsLost) {
   std::array<std::atomic<int>, kKeys> added{};  // generation: bumped before each Add
   std::atomic<int> overlaps{0};
   std::atomic<int> processed{0};
+  std::atomic<int> exited{0};
 
   std::mutex mu;
   std::condition_variable cv;
@@ -134,6 +137,7 @@ TEST(WorkQueueTest, KeyIsNeverProcessedConcurrentlyAndNoAddIsLost) {
         cv.notify_all();
         q.Done(key);
       }
+      exited++;
     });
   }
   for (int round = 0; round < kRounds; ++round) {
@@ -153,6 +157,9 @@ TEST(WorkQueueTest, KeyIsNeverProcessedConcurrentlyAndNoAddIsLost) {
     EXPECT_TRUE(all_seen) << "an add during processing was lost";
   }
   q.ShutDown();
+  EXPECT_TRUE(EventuallyTrue([&] { return exited.load() == kWorkers; }))
+      << "ShutDown did not unblock Get";
+  clock.Advance(Duration::zero());  // on failure, wakes the workers so they can be joined
   for (auto& t : workers) t.join();
   EXPECT_EQ(overlaps.load(), 0);
   EXPECT_GE(processed.load(), kKeys);
@@ -163,20 +170,24 @@ TEST(WorkQueueTest, AddAfterFiresOnlyOnceTheDelayHasPassed) {
   FakeClock clock;
   WorkQueue q(&clock);
   q.AddAfter("a", milliseconds(10));
-  Settle(clock);
+  ASSERT_TRUE(Settle(clock));
   EXPECT_EQ(q.Len(), 0);
-  AdvanceAndSettle(clock, milliseconds(9));
+  ASSERT_TRUE(AdvanceAndSettle(clock, milliseconds(9)));
   EXPECT_EQ(q.Len(), 0);
-  AdvanceAndSettle(clock, milliseconds(1) - nanoseconds(1));
+  ASSERT_TRUE(AdvanceAndSettle(clock, milliseconds(1) - nanoseconds(1)));
   EXPECT_EQ(q.Len(), 0);
-  AdvanceAndSettle(clock, nanoseconds(1));
+  ASSERT_TRUE(AdvanceAndSettle(clock, nanoseconds(1)));
   ASSERT_EQ(q.Len(), 1);
   std::string key;
   ASSERT_TRUE(q.Get(&key));
   EXPECT_EQ(key, "a");
   q.Done("a");
-  AdvanceAndSettle(clock, seconds(10));
+  ASSERT_TRUE(AdvanceAndSettle(clock, seconds(10)));
   EXPECT_EQ(q.Len(), 0);  // fired once
+
+  q.AddAfter("never", Duration::max());  // saturates instead of overflowing
+  ASSERT_TRUE(AdvanceAndSettle(clock, std::chrono::hours(1'000'000)));
+  EXPECT_EQ(q.Len(), 0);
 }
 
 TEST(WorkQueueTest, AddAfterKeepsTheEarlierTimeAndOrdersByReadiness) {
@@ -193,15 +204,15 @@ TEST(WorkQueueTest, AddAfterKeepsTheEarlierTimeAndOrdersByReadiness) {
   EXPECT_EQ(key, "now");
   q.Done(key);
 
-  Settle(clock);
-  AdvanceAndSettle(clock, milliseconds(10));
+  ASSERT_TRUE(Settle(clock));
+  ASSERT_TRUE(AdvanceAndSettle(clock, milliseconds(10)));
   ASSERT_EQ(q.Len(), 1);
   ASSERT_TRUE(q.Get(&key));
   EXPECT_EQ(key, "a");
   q.Done(key);
-  AdvanceAndSettle(clock, milliseconds(15));  // t=25: "a" must not come again
+  ASSERT_TRUE(AdvanceAndSettle(clock, milliseconds(15)));  // t=25: "a" must not come again
   EXPECT_EQ(q.Len(), 0);
-  AdvanceAndSettle(clock, milliseconds(5));   // t=30
+  ASSERT_TRUE(AdvanceAndSettle(clock, milliseconds(5)));   // t=30
   ASSERT_EQ(q.Len(), 1);
   ASSERT_TRUE(q.Get(&key));
   EXPECT_EQ(key, "late");
@@ -215,8 +226,8 @@ TEST(WorkQueueTest, DelayedAddOfAKeyBeingProcessedWaitsForDone) {
   std::string key;
   ASSERT_TRUE(q.Get(&key));
   q.AddAfter("a", milliseconds(1));
-  Settle(clock);
-  AdvanceAndSettle(clock, milliseconds(1));
+  ASSERT_TRUE(Settle(clock));
+  ASSERT_TRUE(AdvanceAndSettle(clock, milliseconds(1)));
   EXPECT_EQ(q.Len(), 0);  // due, but "a" is still processing
   q.Done("a");
   ASSERT_EQ(q.Len(), 1);
@@ -251,13 +262,13 @@ TEST(WorkQueueTest, AddRateLimitedBacksOffExponentiallyAndForgetResets) {
   options.base_delay = milliseconds(5);
   options.max_delay = milliseconds(40);
   WorkQueue q(&clock, options);
-  Settle(clock);
+  ASSERT_TRUE(Settle(clock));
 
   auto expect_retry_after = [&](Duration delay) {
     q.AddRateLimited("a");
-    AdvanceAndSettle(clock, delay - nanoseconds(1));
+    ASSERT_TRUE(AdvanceAndSettle(clock, delay - nanoseconds(1)));
     EXPECT_EQ(q.Len(), 0) << "retried before " << delay.count() << "ns";
-    AdvanceAndSettle(clock, nanoseconds(1));
+    ASSERT_TRUE(AdvanceAndSettle(clock, nanoseconds(1)));
     ASSERT_EQ(q.Len(), 1) << "not retried after " << delay.count() << "ns";
     std::string key;
     ASSERT_TRUE(q.Get(&key));
@@ -266,13 +277,17 @@ TEST(WorkQueueTest, AddRateLimitedBacksOffExponentiallyAndForgetResets) {
   };
   const Duration delays[] = {milliseconds(5), milliseconds(10), milliseconds(20),
                              milliseconds(40), milliseconds(40), milliseconds(40)};
-  for (Duration d : delays) expect_retry_after(d);
+  for (Duration d : delays) {
+    expect_retry_after(d);
+    if (HasFatalFailure()) return;
+  }
   EXPECT_EQ(q.NumRequeues("a"), 6);
   EXPECT_EQ(q.NumRequeues("b"), 0);
 
   q.Forget("a");
   EXPECT_EQ(q.NumRequeues("a"), 0);
   expect_retry_after(milliseconds(5));
+  if (HasFatalFailure()) return;
   expect_retry_after(milliseconds(10));
   EXPECT_EQ(q.NumRequeues("a"), 2);
 }
@@ -289,7 +304,7 @@ TEST(WorkQueueTest, ShutDownUnblocksEveryGet) {
       if (!q.Get(&key)) returned_false++;
     });
   }
-  Settle(clock, kTimerThread + kWorkers);
+  EXPECT_TRUE(Settle(clock, kTimerThread + kWorkers));
   EXPECT_EQ(returned_false.load(), 0);
   EXPECT_FALSE(q.ShuttingDown());
   q.ShutDown();

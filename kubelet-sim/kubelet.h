@@ -1,0 +1,107 @@
+// Kubelet: one simulated node. It registers its Node, renews its Lease and posts node status
+// (a heartbeat thread), watches the pods bound to it (an informer with the field selector
+// spec.nodeName=<node>) and runs one PodWorker per pod UID through a work queue, so a pod
+// is never handled by two threads at once and never runs twice.
+//
+//   informer ──handlers (map to UID, enqueue)──▶ WorkQueue ──workers──▶ PodWorker::Sync
+//                                                  ▲  AddAfter(wake_at): timers, back-offs
+//
+// Start() returns at once; registration is retried in the background until it succeeds,
+// then the pod machinery starts (after the pod informer has listed once and every IP the
+// API shows is reserved, so a restarted kubelet never hands out an IP twice).
+//
+// Many Kubelets may share one process (hollow mode), one ApiClient and one clock; each
+// needs its own ContainerRuntime (a node's containers and images).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "cattle/client.h"
+#include "cattle/events.h"
+#include "cattle/informer.h"
+#include "cattle/workqueue.h"
+#include "kubelet-sim/container_runtime.h"
+#include "kubelet-sim/ip_allocator.h"
+#include "kubelet-sim/node_lease.h"
+#include "kubelet-sim/node_status.h"
+#include "kubelet-sim/options.h"
+#include "kubelet-sim/pod_worker.h"
+
+namespace cattle::kubelet {
+
+class Kubelet {
+ public:
+  // `recorder` may be null (no events). Every pointer must outlive the Kubelet.
+  Kubelet(ApiClient* client, Clock* clock, ContainerRuntime* runtime, EventRecorder* recorder,
+          KubeletOptions options);
+  // Stop()s. Simulated containers end with the process; the API keeps the pods' status,
+  // from which a new Kubelet for the same node adopts them.
+  ~Kubelet();
+  Kubelet(const Kubelet&) = delete;
+  Kubelet& operator=(const Kubelet&) = delete;
+
+  // Starts the heartbeat thread (registration, then Lease and node status) which then starts
+  // the pod informer and workers. Call once.
+  void Start();
+  // Stops every thread; idempotent. Containers are not stopped (see the destructor).
+  void Stop();
+
+  const KubeletOptions& options() const { return options_; }
+  // Whether the Node is registered and the pod workers run (for tests and health).
+  bool running() const { return pods_started_.load(); }
+  // The node's pod CIDR, once registered.
+  std::string pod_cidr() const;
+  // The number of pods with a worker (for tests).
+  size_t pod_worker_count() const;
+  // The log lines of a container of a pod on this node (`previous`: the instance before the
+  // last restart). NotFound when the pod or container is unknown here.
+  Result<std::vector<std::string>> ContainerLogs(const std::string& ns, const std::string& pod,
+                                                 const std::string& container, bool previous) const;
+
+ private:
+  void HeartbeatLoop();
+  // Waits on the clock until `deadline` or Stop(); false once stopping.
+  bool SleepUntil(TimePoint deadline);
+  void StartPods();
+  void WorkerLoop();
+  void SyncPod(const std::string& uid);
+  void Track(const ObjectPtr& pod);
+  void Untrack(const ObjectPtr& pod);
+
+  ApiClient* client_;
+  Clock* clock_;
+  ContainerRuntime* runtime_;
+  EventRecorder* recorder_;
+  KubeletOptions options_;
+  PodIpAllocator ips_;
+  NodeStatusManager node_status_;  // heartbeat thread only
+  NodeLeaseController lease_;      // heartbeat thread only
+  PodWorkerEnv env_;
+  WorkQueue queue_;
+
+  mutable std::mutex hb_mu_;
+  std::condition_variable hb_cv_;
+  bool stopping_ = false;          // GUARDED_BY(hb_mu_)
+  std::atomic<bool> pods_started_{false};
+  std::string pod_cidr_;           // GUARDED_BY(hb_mu_)
+
+  mutable std::mutex workers_mu_;
+  std::map<std::string, std::unique_ptr<PodWorker>> workers_;  // GUARDED_BY(workers_mu_): by UID
+  // UIDs whose worker finished (the pod was deleted by us) but whose DELETED event has not
+  // arrived yet: later updates of them must not start a new worker.
+  std::unordered_set<std::string> finished_;                   // GUARDED_BY(workers_mu_)
+
+  std::unique_ptr<Informer> informer_;  // created by the heartbeat thread before workers start
+  std::vector<std::thread> worker_threads_;
+  std::thread heartbeat_thread_;
+};
+
+}  // namespace cattle::kubelet

@@ -1,0 +1,157 @@
+// cattle-kubelet: one simulated node (or, with --nodes N, N "hollow" nodes in one process,
+// each with its own Node, Lease, runtime and pods). main() only parses flags and wires
+// objects; see kubelet.h.
+#include <signal.h>
+
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <memory>
+#include <vector>
+
+#include "cattle/client.h"
+#include "cattle/events.h"
+#include "cattle/log.h"
+#include "kubelet-sim/annotations.h"
+#include "kubelet-sim/kubelet.h"
+#include "kubelet-sim/sim_runtime.h"
+
+namespace po = boost::program_options;
+using namespace cattle;
+
+namespace {
+
+// One node's object graph.
+struct Node {
+  std::unique_ptr<kubelet::SimulatedRuntime> runtime;
+  std::unique_ptr<EventRecorder> recorder;
+  std::unique_ptr<kubelet::Kubelet> kubelet;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description desc(
+      "cattle-kubelet: a simulated kubelet (node agent); with --nodes, many hollow nodes in one process.\n"
+      "Pods are scripted with annotations: cattle.dev/exit-after, exit-code, never-ready, ready-after,\n"
+      "image-pull-fail, image-pull-duration, stop-delay (see kubelet-sim/README.md).\nOptions");
+  std::string server, node_name, cpu, memory, ephemeral, labels, taints, log_level, node_prefix,
+      cidr_base, pod_cidr, pull_duration;
+  double time_scale = 1, report_frequency = 10;
+  int max_pods = 110, nodes = 0, node_index = -1, pod_workers = 0;
+  desc.add_options()
+      ("help,h", "print this help")
+      ("server", po::value(&server)->default_value("tcp://127.0.0.1:7400"), "the apiserver's ZeroMQ endpoint")
+      ("node-name", po::value(&node_name), "this node's name (required unless --nodes)")
+      ("cpu", po::value(&cpu)->default_value("4"), "node CPU capacity")
+      ("memory", po::value(&memory)->default_value("8Gi"), "node memory capacity")
+      ("ephemeral-storage", po::value(&ephemeral)->default_value("100Gi"), "node ephemeral-storage capacity")
+      ("pods", po::value(&max_pods)->default_value(110), "node pod capacity")
+      ("labels", po::value(&labels)->default_value(""), "extra node labels: k=v,k2=v2")
+      ("taints", po::value(&taints)->default_value(""), "node taints at registration: key=value:Effect,...")
+      ("time-scale", po::value(&time_scale)->default_value(1), "divide every duration by this")
+      ("log-level", po::value(&log_level)->default_value("info"), "debug, info, warn or error")
+      ("nodes", po::value(&nodes)->default_value(0), "hollow mode: run this many nodes named <prefix>1..<prefix>N")
+      ("node-prefix", po::value(&node_prefix)->default_value("hollow-node-"), "hollow mode: node name prefix")
+      ("node-index", po::value(&node_index)->default_value(-1),
+       "derives pod CIDR and InternalIP (default: the node name's trailing number); hollow mode: the first node's")
+      ("pod-cidr-base", po::value(&cidr_base)->default_value("10.244"), "node i gets <base>+i as a /24: 10.244.<i>.0/24")
+      ("pod-cidr", po::value(&pod_cidr)->default_value(""), "this node's pod CIDR (overrides --pod-cidr-base)")
+      ("image-pull-duration", po::value(&pull_duration)->default_value("0s"), "how long a simulated image pull takes")
+      ("node-status-report-frequency", po::value(&report_frequency)->default_value(10),
+       "seconds between node status posts when nothing changed (Kubernetes: 300)")
+      ("pod-workers", po::value(&pod_workers)->default_value(0), "threads running pod workers per node (default 4; hollow 1)");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << "cattle-kubelet: " << e.what() << "\n" << desc;
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc;
+    return 0;
+  }
+  auto fail = [&](const std::string& msg) {
+    std::cerr << "cattle-kubelet: " << msg << "\n";
+    return 2;
+  };
+  if (time_scale <= 0) return fail("--time-scale must be positive");
+  if (nodes < 0) return fail("--nodes must not be negative");
+  if (nodes == 0 && node_name.empty()) return fail("--node-name is required (or --nodes N for hollow nodes)");
+  if (nodes > 0 && vm.count("node-name")) return fail("--node-name and --nodes exclude each other");
+  if (nodes > 1 && !pod_cidr.empty()) return fail("--pod-cidr names one node's range; not with --nodes");
+  auto parsed_labels = kubelet::ParseLabels(labels);
+  if (!parsed_labels.ok()) return fail(parsed_labels.status().message());
+  auto parsed_taints = kubelet::ParseTaints(taints);
+  if (!parsed_taints.ok()) return fail(parsed_taints.status().message());
+  auto pull = kubelet::ParseDuration(pull_duration);
+  if (!pull) return fail("--image-pull-duration: not a duration: " + pull_duration);
+
+  kubelet::KubeletOptions base;
+  base.cpu = cpu;
+  base.memory = memory;
+  base.ephemeral_storage = ephemeral;
+  base.max_pods = max_pods;
+  base.labels = *parsed_labels;
+  base.taints = *parsed_taints;
+  base.pod_cidr_base = cidr_base;
+  base.pod_cidr = pod_cidr;
+  base.time_scale = TimeScale(time_scale);
+  base.image_pull_duration = *pull;
+  base.node_status_report_frequency =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(report_frequency));
+  base.pod_worker_threads = pod_workers > 0 ? pod_workers : (nodes > 0 ? 1 : 4);
+
+  std::vector<kubelet::KubeletOptions> per_node;
+  if (nodes == 0) {
+    kubelet::KubeletOptions o = base;
+    o.node_name = node_name;
+    o.node_index = node_index;
+    per_node.push_back(o);
+  } else {
+    per_node = kubelet::HollowNodeOptions(base, nodes, node_prefix, node_index >= 0 ? node_index : 1);
+  }
+  for (const auto& o : per_node) {
+    if (o.pod_cidr.empty()) {
+      auto cidr = kubelet::PodCidrFor(o.pod_cidr_base, o.node_index >= 0 ? o.node_index : kubelet::NodeIndexFromName(o.node_name));
+      if (!cidr.ok()) return fail(cidr.status().message());
+    }
+  }
+
+  log::Init("kubelet", log::ParseLevel(log_level));
+
+  // SIGTERM/SIGINT are taken synchronously by main; every other thread has them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  ClientOptions copts;
+  copts.endpoint = server;
+  Client client(copts);
+  Clock* clock = RealClock::Get();
+
+  std::vector<Node> graph;
+  graph.reserve(per_node.size());
+  for (const auto& o : per_node) {
+    Node n;
+    n.runtime = std::make_unique<kubelet::SimulatedRuntime>(clock);
+    n.recorder = std::make_unique<EventRecorder>(&client, clock, "kubelet", o.node_name);
+    n.kubelet = std::make_unique<kubelet::Kubelet>(&client, clock, n.runtime.get(), n.recorder.get(), o);
+    graph.push_back(std::move(n));
+  }
+  for (auto& n : graph) n.kubelet->Start();
+  CATTLE_LOG(INFO) << "started" << kv("server", server) << kv("nodes", graph.size())
+                   << kv("first", per_node.front().node_name) << kv("time_scale", time_scale);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  CATTLE_LOG(INFO) << "shutting down" << kv("signal", sig);
+  for (auto& n : graph) n.kubelet->Stop();
+  graph.clear();
+  CATTLE_LOG(INFO) << "stopped";
+  return 0;
+}

@@ -1,0 +1,349 @@
+// EventRecorder against an in-process apiserver on a FakeClock: the Event's fields as
+// Kubernetes writes them, repeats counted on one Event, distinct events kept apart,
+// transient errors retried on the clock, a full queue dropping.
+#include "cattle/events.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cinttypes>
+#include <set>
+#include <condition_variable>
+#include <thread>
+
+#include "apiserver/local_client.h"
+#include "cattle/fake_clock.h"
+#include "core.capnp.h"
+
+namespace cattle {
+namespace {
+
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+// Forwards to another client; can fail the next N writes with Unavailable, or hold every
+// Create until released (and then answer it without writing).
+class ScriptedClient : public ApiClient {
+ public:
+  explicit ScriptedClient(ApiClient* inner) : inner_(inner) {}
+  std::atomic<int> fail_next{0};
+  std::atomic<int> writes{0};  // Create/Patch calls, failed ones included
+
+  // Holding: every Create blocks until Release(); then it succeeds without writing.
+  void Hold() {
+    std::lock_guard<std::mutex> g(mu_);
+    holding_ = true;
+  }
+  void Release() {
+    std::lock_guard<std::mutex> g(mu_);
+    holding_ = false;
+    cv_.notify_all();
+  }
+  int held_creates() {
+    std::lock_guard<std::mutex> g(mu_);
+    return held_creates_;
+  }
+
+  const KindRegistry& kinds() const override { return inner_->kinds(); }
+  Result<Object> Get(const KindInfo* k, const std::string& ns, const std::string& n) override {
+    return inner_->Get(k, ns, n);
+  }
+  Result<ObjectList> List(const KindInfo* k, const std::string& ns, const ListOptions& o) override {
+    return inner_->List(k, ns, o);
+  }
+  Result<Object> Create(const Object& obj, const WriteOptions& o) override {
+    ++writes;
+    {
+      std::unique_lock<std::mutex> g(mu_);
+      if (holding_ || held_creates_ > 0) {
+        ++held_creates_;
+        cv_.wait(g, [&] { return !holding_; });
+        return obj.Clone();
+      }
+    }
+    if (fail_next > 0 && fail_next-- > 0) return Status::Unavailable("apiserver down");
+    return inner_->Create(obj, o);
+  }
+  Result<Object> Update(const Object& obj, const WriteOptions& o) override {
+    return inner_->Update(obj, o);
+  }
+  Result<Object> Patch(const KindInfo* k, const std::string& ns, const std::string& n,
+                       const std::string& t, const std::string& p, const WriteOptions& o) override {
+    ++writes;
+    if (fail_next > 0 && fail_next-- > 0) return Status::Unavailable("apiserver down");
+    return inner_->Patch(k, ns, n, t, p, o);
+  }
+  Result<Object> Delete(const KindInfo* k, const std::string& ns, const std::string& n,
+                        const DeleteOptions& o) override {
+    return inner_->Delete(k, ns, n, o);
+  }
+  Result<Object> Bind(const std::string& ns, const std::string& pod, const std::string& node,
+                      const std::string& uid) override {
+    return inner_->Bind(ns, pod, node, uid);
+  }
+  Result<std::unique_ptr<WatchStream>> Watch(const KindInfo* k, const std::string& ns,
+                                             const WatchOptions& o,
+                                             std::function<void(ClientWatchEvent&)> ev,
+                                             std::function<void(const Status&)> err) override {
+    return inner_->Watch(k, ns, o, std::move(ev), std::move(err));
+  }
+
+ private:
+  ApiClient* inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool holding_ = false;
+  int held_creates_ = 0;
+};
+
+bool Eventually(const std::function<bool()>& pred) {
+  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+class EventRecorderTest : public ::testing::Test {
+ protected:
+  EventRecorderTest() {
+    Object cm(Kind("configmaps"));
+    cm.meta().setName("web-config");
+    cm.meta().setNamespace("default");
+    auto c = server.client->Create(cm);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    if (c.ok()) configmap = std::move(*c);
+    Object node(Kind("nodes"));
+    node.meta().setName("node-1");
+    auto n = server.client->Create(node);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    if (n.ok()) this->node = std::move(*n);
+  }
+
+  const KindInfo* Kind(const std::string& plural) { return server.client->Kind(plural); }
+
+  std::vector<Object> Events(const std::string& ns = "default") {
+    auto l = server.client->List(Kind("events"), ns);
+    EXPECT_TRUE(l.ok()) << l.status().ToString();
+    if (!l.ok()) return {};
+    return std::move(l->items);
+  }
+
+  static std::string S(capnp::Text::Reader t) { return t.cStr(); }
+
+  FakeClock clock;  // first: outlives every thread waiting on it
+  apiserver::LocalApiServer server{&clock};
+  Object configmap{KindRegistry::Default().ByGroupResource("", "configmaps")};
+  Object node{KindRegistry::Default().ByGroupResource("", "nodes")};
+};
+
+TEST_F(EventRecorderTest, CreatesEventWithKubernetesFields) {
+  EventRecorder rec(server.client.get(), &clock, "replicaset-controller", "host-a");
+  rec.Event(configmap, "Normal", "Synced", "config synced");
+  rec.Flush();
+  auto events = Events();
+  ASSERT_EQ(events.size(), 1u);
+  const Object& ev = events[0];
+  char hex[32];
+  std::snprintf(hex, sizeof(hex), "%016" PRIx64, static_cast<uint64_t>(clock.WallNanos()));
+  EXPECT_EQ(ev.name(), std::string("web-config.") + hex);
+  EXPECT_EQ(ev.namespace_(), "default");
+  auto e = ev.get<api::Event>();
+  auto ref = e.getInvolvedObject();
+  EXPECT_EQ(S(ref.getKind()), "ConfigMap");
+  EXPECT_EQ(S(ref.getNamespace()), "default");
+  EXPECT_EQ(S(ref.getName()), "web-config");
+  EXPECT_EQ(S(ref.getUid()), configmap.uid());
+  EXPECT_FALSE(configmap.uid().empty());
+  EXPECT_EQ(S(ref.getApiVersion()), "v1");
+  EXPECT_EQ(S(ref.getResourceVersion()), std::to_string(configmap.resource_version()));
+  EXPECT_EQ(S(e.getReason()), "Synced");
+  EXPECT_EQ(S(e.getMessage()), "config synced");
+  EXPECT_EQ(S(e.getType()), "Normal");
+  EXPECT_EQ(S(e.getSource().getComponent()), "replicaset-controller");
+  EXPECT_EQ(S(e.getSource().getHost()), "host-a");
+  EXPECT_EQ(S(e.getReportingComponent()), "replicaset-controller");
+  EXPECT_EQ(S(e.getReportingInstance()), "host-a");
+  EXPECT_EQ(S(e.getFirstTimestamp()), "2024-01-01T00:00:00Z");
+  EXPECT_EQ(S(e.getLastTimestamp()), "2024-01-01T00:00:00Z");
+  EXPECT_EQ(e.getCount(), 1);
+  // Selectable as kubectl describe selects them.
+  ListOptions by_object;
+  by_object.field_selector = "involvedObject.uid=" + configmap.uid();
+  auto l = server.client->List(Kind("events"), "default", by_object);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ(l->items.size(), 1u);
+}
+
+TEST_F(EventRecorderTest, ClusterScopedObjectsGetEventsInDefault) {
+  EventRecorder rec(server.client.get(), &clock, "kubelet", "node-1");
+  rec.Event(node, "Warning", "NodeNotReady", "Node node-1 status is now: NodeNotReady");
+  rec.Flush();
+  auto events = Events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].namespace_(), "default");
+  auto e = events[0].get<api::Event>();
+  EXPECT_EQ(S(e.getInvolvedObject().getKind()), "Node");
+  EXPECT_EQ(S(e.getInvolvedObject().getNamespace()), "");
+  EXPECT_EQ(S(e.getInvolvedObject().getName()), "node-1");
+  EXPECT_EQ(S(e.getType()), "Warning");
+  EXPECT_EQ(S(e.getSource().getComponent()), "kubelet");
+  EXPECT_EQ(S(e.getSource().getHost()), "node-1");
+}
+
+TEST_F(EventRecorderTest, RepeatsBumpCountAndLastTimestamp) {
+  EventRecorder rec(server.client.get(), &clock, "default-scheduler");
+  rec.Event(configmap, "Warning", "FailedScheduling", "0/3 nodes are available");
+  rec.Flush();
+  const std::string first = FormatRfc3339(clock.WallNanos());
+  for (int i = 0; i < 3; ++i) {
+    clock.Advance(minutes(3));  // each repeat within 10 minutes of the previous one
+    rec.Event(configmap, "Warning", "FailedScheduling", "0/3 nodes are available");
+    rec.Flush();
+  }
+  auto events = Events();
+  ASSERT_EQ(events.size(), 1u);
+  auto e = events[0].get<api::Event>();
+  EXPECT_EQ(e.getCount(), 4);
+  EXPECT_EQ(S(e.getFirstTimestamp()), first);
+  EXPECT_EQ(S(e.getLastTimestamp()), FormatRfc3339(clock.WallNanos()));
+  EXPECT_EQ(S(e.getLastTimestamp()), "2024-01-01T00:09:00Z");
+  EXPECT_EQ(S(e.getMessage()), "0/3 nodes are available");
+
+  // Several repeats queued at once are each counted.
+  for (int i = 0; i < 5; ++i) rec.Event(configmap, "Warning", "FailedScheduling", "0/3 nodes are available");
+  rec.Flush();
+  events = Events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].get<api::Event>().getCount(), 9);
+}
+
+TEST_F(EventRecorderTest, DifferentTypeReasonMessageOrObjectMakeDifferentEvents) {
+  EventRecorder rec(server.client.get(), &clock, "replicaset-controller");
+  // All at the same (fake) instant: names must still be unique.
+  rec.Event(configmap, "Normal", "SuccessfulCreate", "Created pod: a");
+  rec.Event(configmap, "Normal", "SuccessfulCreate", "Created pod: b");
+  rec.Event(configmap, "Normal", "SuccessfulDelete", "Created pod: a");
+  rec.Event(configmap, "Warning", "SuccessfulCreate", "Created pod: a");
+  rec.Event(node, "Normal", "SuccessfulCreate", "Created pod: a");
+  rec.Event(configmap, "Normal", "SuccessfulCreate", "Created pod: a");  // a repeat
+  rec.Flush();
+  auto events = Events();
+  ASSERT_EQ(events.size(), 5u);
+  std::set<std::string> names;
+  int repeated = 0;
+  for (const auto& ev : events) {
+    names.insert(ev.name());
+    auto e = ev.get<api::Event>();
+    if (e.getCount() == 2) {
+      ++repeated;
+      EXPECT_EQ(S(e.getMessage()), "Created pod: a");
+      EXPECT_EQ(S(e.getReason()), "SuccessfulCreate");
+      EXPECT_EQ(S(e.getType()), "Normal");
+      EXPECT_EQ(S(e.getInvolvedObject().getKind()), "ConfigMap");
+    } else {
+      EXPECT_EQ(e.getCount(), 1);
+    }
+  }
+  EXPECT_EQ(names.size(), 5u);
+  EXPECT_EQ(repeated, 1);
+}
+
+TEST_F(EventRecorderTest, RepeatAfterTenMinutesIsANewEvent) {
+  EventRecorder rec(server.client.get(), &clock, "kubelet", "node-1");
+  rec.Event(node, "Normal", "Starting", "Starting kubelet.");
+  rec.Flush();
+  clock.Advance(minutes(10) + seconds(1));
+  rec.Event(node, "Normal", "Starting", "Starting kubelet.");
+  rec.Flush();
+  auto events = Events();
+  ASSERT_EQ(events.size(), 2u);
+  for (const auto& ev : events) EXPECT_EQ(ev.get<api::Event>().getCount(), 1);
+  EXPECT_NE(events[0].name(), events[1].name());
+}
+
+TEST_F(EventRecorderTest, DeletedEventIsRecreated) {
+  EventRecorder rec(server.client.get(), &clock, "kubelet", "node-1");
+  rec.Event(node, "Normal", "Starting", "Starting kubelet.");
+  rec.Flush();
+  auto events = Events();
+  ASSERT_EQ(events.size(), 1u);
+  ASSERT_TRUE(server.client->Delete(Kind("events"), "default", events[0].name()).ok());
+  clock.Advance(seconds(5));
+  rec.Event(node, "Normal", "Starting", "Starting kubelet.");
+  rec.Flush();
+  events = Events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].get<api::Event>().getCount(), 1);
+  // ... and later repeats count on the new one.
+  rec.Event(node, "Normal", "Starting", "Starting kubelet.");
+  rec.Flush();
+  events = Events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].get<api::Event>().getCount(), 2);
+}
+
+TEST_F(EventRecorderTest, TransientErrorsAreRetriedOnTheClockThenDropped) {
+  ScriptedClient client(server.client.get());
+  EventRecorder rec(&client, &clock, "kubelet", "node-1");
+  client.fail_next = 1;
+  rec.Event(node, "Normal", "Starting", "Starting kubelet.");
+  // The first attempt fails; the recorder then waits out its back-off on the clock (the
+  // compactor is the other waiter).
+  ASSERT_TRUE(Eventually([&] { return client.writes.load() == 1; }));
+  ASSERT_TRUE(clock.AwaitWaiters(2));
+  EXPECT_TRUE(Events().empty());
+  clock.Advance(seconds(1));
+  rec.Flush();
+  EXPECT_EQ(client.writes, 2);
+  EXPECT_EQ(Events().size(), 1u);
+
+  // Failing every attempt: 3 in all (back-offs of 1 s and 2 s), then dropped.
+  client.fail_next = 100;
+  rec.Event(node, "Normal", "Other", "x");
+  ASSERT_TRUE(Eventually([&] { return client.writes.load() == 3; }));
+  ASSERT_TRUE(clock.AwaitWaiters(2));
+  clock.Advance(seconds(1));
+  ASSERT_TRUE(Eventually([&] { return client.writes.load() == 4; }));
+  ASSERT_TRUE(clock.AwaitWaiters(2));
+  clock.Advance(seconds(2));
+  rec.Flush();
+  EXPECT_EQ(client.writes, 5);
+  EXPECT_EQ(Events().size(), 1u);
+  client.fail_next = 0;
+}
+
+TEST_F(EventRecorderTest, PermanentErrorsAreNotRetried) {
+  ScriptedClient client(server.client.get());
+  EventRecorder rec(&client, &clock, "controller");
+  Object ghost(Kind("configmaps"));  // in a namespace that does not exist: NotFound
+  ghost.meta().setName("ghost");
+  ghost.meta().setNamespace("no-such-namespace");
+  rec.Event(ghost, "Normal", "X", "y");
+  rec.Flush();  // no clock advance needed: nothing waits for a back-off
+  EXPECT_EQ(client.writes, 1);
+}
+
+TEST_F(EventRecorderTest, FullQueueDropsNewEventsWithoutBlocking) {
+  ScriptedClient client(server.client.get());
+  client.Hold();
+  EventRecorder rec(&client, &clock, "controller");
+  rec.Event(configmap, "Normal", "Busy", "first");  // taken by the worker, which then blocks
+  ASSERT_TRUE(Eventually([&] { return client.held_creates() == 1; }));
+  for (int i = 0; i < 1500; ++i) rec.Event(configmap, "Normal", "Queued", "event " + std::to_string(i));
+  client.Release();
+  rec.Flush();
+  EXPECT_EQ(client.writes, 1 + 1000);  // the queue holds 1000; the other 500 were dropped
+}
+
+TEST_F(EventRecorderTest, DestructorWritesWhatIsQueued) {
+  {
+    EventRecorder rec(server.client.get(), &clock, "controller");
+    for (int i = 0; i < 20; ++i) rec.Event(configmap, "Normal", "R", "m" + std::to_string(i));
+  }
+  EXPECT_EQ(Events().size(), 20u);
+}
+
+}  // namespace
+}  // namespace cattle
