@@ -347,9 +347,11 @@ int Apply(int argc, char** argv) {
           last = current.status();
           break;
         }
-        Object desired = obj->Clone();
-        desired.set_resource_version(current->resource_version());
-        auto updated = client->Update(desired);
+        // A merge patch of the manifest: fields that other writers own (a controller's
+        // annotations, status) are kept, and an unchanged manifest changes nothing.
+        Json patch = obj->ToJson();
+        patch["metadata"]["resourceVersion"] = std::to_string(current->resource_version());
+        auto updated = client->Patch(obj->kind(), obj->namespace_(), obj->name(), "merge", patch.dump());
         if (updated.ok()) {
           std::cout << what << (updated->resource_version() == current->resource_version() ? " unchanged\n" : " configured\n");
           last = Status::Ok();
