@@ -1,18 +1,18 @@
 // NamespaceController: empties a namespace that is being deleted (pkg/controller/namespace).
 //
-// For a namespace with deletionTimestamp whose spec.finalizers still holds "kubernetes":
-// status.phase becomes Terminating, every object of every namespaced kind in it is deleted
-// (background propagation; pods gracefully, so a pod on a lost node holds the namespace
-// until it is gone, as in Kubernetes), and once nothing is left "kubernetes" is removed from
-// spec.finalizers (Kubernetes' /finalize; here an update) and, if no metadata finalizer
-// remains, the namespace is deleted. Content still present is looked at again after a
-// rate-limited back-off.
-//
-// Note: the registry deletes a namespace without metadata finalizers at once (it has no
-// Terminating phase of its own), so today this controller acts on namespaces that carry a
-// metadata finalizer; it needs no change once the registry keeps namespaces Terminating.
+// For a namespace with deletionTimestamp whose spec.finalizers still holds "kubernetes"
+// (the registry keeps such a namespace Terminating): every object of every namespaced kind
+// in it is deleted (background propagation; pods gracefully, so a pod on a lost node holds
+// the namespace until it is gone, as in Kubernetes); once nothing is left, "kubernetes" is
+// removed through namespaces/finalize, and the registry deletes the namespace when no
+// finalizer remains. Content still present is looked at again after a rate-limited back-off.
+// After every pass the namespace's status carries Kubernetes' deletion conditions
+// (NamespaceDeletionDiscoveryFailure, NamespaceDeletionGroupVersionParsingFailure,
+// NamespaceDeletionContentFailure, NamespaceContentRemaining "Some resources are remaining:
+// pods has 1 resource instances", NamespaceFinalizersRemaining), as kubectl describe shows.
 #pragma once
 
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -44,10 +44,18 @@ class NamespaceController {
  private:
   void WorkerLoop();
   Status Sync(const std::string& name);
-  // Deletes what is left in `ns`; returns how many objects remain (being deleted).
-  Result<int> DeleteContent(const std::string& ns);
+  // What a deletion pass left behind: objects per resource, and their finalizers.
+  struct Remaining {
+    std::map<std::string, int> resources;   // "pods" -> 1
+    std::map<std::string, int> finalizers;  // "example.com/x" -> 1
+    std::string failure;                    // a deletion that failed, if any
+  };
+  // Deletes what is left in `ns` and reports what remains.
+  Result<Remaining> DeleteContent(const std::string& ns);
+  void UpdateConditions(const std::string& ns, const Remaining& remaining);
 
   ApiClient* client_;
+  Clock* clock_;
   const KindInfo* namespaces_kind_;
   Informer* namespaces_;
   WorkQueue queue_;
