@@ -967,7 +967,7 @@ struct EventSeries {
 
 struct Namespace $resource((group = "", version = "v1", plural = "namespaces",
                             singular = "namespace", shortNames = ["ns"], namespaced = false,
-                            subresources = ["status"])) {
+                            subresources = ["status", "finalize"])) {
   apiVersion @0 :Text;
   kind @1 :Text;
   metadata @2 :ObjectMeta;
