@@ -13,6 +13,7 @@ using IntOrString = Meta.IntOrString;
 using OptInt32 = Meta.OptInt32;
 using always = Meta.always;
 using mergeKey = Meta.mergeKey;
+using patchStrategy = Meta.patchStrategy;
 using rawJson = Meta.rawJson;
 using resource = Meta.resource;
 
@@ -38,7 +39,7 @@ struct DeploymentSpec {
   replicas @0 :OptInt32;
   selector @1 :LabelSelector;
   template @2 :PodTemplateSpec;
-  strategy @3 :DeploymentStrategy;
+  strategy @3 :DeploymentStrategy $patchStrategy("retainKeys");
   minReadySeconds @4 :Int32;
   revisionHistoryLimit @5 :OptInt32;
   paused @6 :Bool;

@@ -22,6 +22,7 @@ using jsonName = Meta.jsonName;
 using always = Meta.always;
 using quantity = Meta.quantity;
 using mergeKey = Meta.mergeKey;
+using patchStrategy = Meta.patchStrategy;
 using resource = Meta.resource;
 
 # ---------------------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ struct PodTemplateSpec {
 }
 
 struct PodSpec {
-  volumes @0 :List(Volume) $mergeKey("name");
+  volumes @0 :List(Volume) $mergeKey("name") $patchStrategy("merge,retainKeys");
   initContainers @1 :List(Container) $mergeKey("name");
   containers @2 :List(Container) $mergeKey("name");
   ephemeralContainers @3 :List(EphemeralContainer) $mergeKey("name");
@@ -81,7 +82,8 @@ struct PodSpec {
   os @35 :PodOS;
   hostUsers @36 :OptBool;
   schedulingGates @37 :List(PodSchedulingGate) $mergeKey("name");
-  resourceClaims @38 :List(PodResourceClaim) $mergeKey("name");
+  resourceClaims @38 :List(PodResourceClaim) $mergeKey("name")
+      $patchStrategy("merge,retainKeys");
   resources @39 :ResourceRequirements;  # pod-level resources
 }
 
@@ -614,7 +616,8 @@ struct PodStatus {
   qosClass @13 :Text;
   ephemeralContainerStatuses @14 :List(ContainerStatus);
   resize @15 :Text;
-  resourceClaimStatuses @16 :List(PodResourceClaimStatus) $mergeKey("name");
+  resourceClaimStatuses @16 :List(PodResourceClaimStatus) $mergeKey("name")
+      $patchStrategy("merge,retainKeys");
   allocatedResources @17 :StringMap $quantity;
   resources @18 :ResourceRequirements;
 }
@@ -718,7 +721,7 @@ struct Node $resource((group = "", version = "v1", plural = "nodes", singular = 
 
 struct NodeSpec {
   podCIDR @0 :Text;
-  podCIDRs @1 :List(Text);
+  podCIDRs @1 :List(Text) $patchStrategy("merge");
   providerID @2 :Text;
   unschedulable @3 :Bool;
   taints @4 :List(Taint);  # atomic list: no merge key in Kubernetes

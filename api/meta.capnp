@@ -41,6 +41,12 @@ annotation mergeKey @0xe3159fe7ac599509 (field) :Text;
 annotation rawJson @0xb8b0b8c3c7c4b2a1 (field) :Void;
 # A Text field holding arbitrary JSON, embedded verbatim (free-form content).
 
+annotation patchStrategy @0x8c59663c253fbdd3 (field) :Text;
+# Kubernetes' patchStrategy where it says more than the merge a $mergeKey implies:
+# "merge,retainKeys" (pod volumes), "retainKeys" (a Deployment's strategy) or "merge" on a
+# list of primitives (finalizers: merged as a set). Published in OpenAPI as
+# x-kubernetes-patch-strategy, which kubectl's client-side apply computes its patches from.
+
 struct ResourceInfo {
   group @0 :Text;          # "" for core
   version @1 :Text;
@@ -105,7 +111,7 @@ struct ObjectMeta {
   labels @9 :StringMap;
   annotations @10 :StringMap;
   ownerReferences @11 :List(OwnerReference) $mergeKey("uid");
-  finalizers @12 :List(Text);
+  finalizers @12 :List(Text) $patchStrategy("merge");
   managedFields @13 :List(ManagedFieldsEntry);
   selfLink @14 :Text;
 }
