@@ -8,12 +8,14 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cattle/clock.h"
 #include "cattle/status.h"
+#include "kubelet-sim/container_log.h"
 
 namespace cattle::kubelet {
 
@@ -88,8 +90,12 @@ class ContainerRuntime {
   virtual Status AdoptContainer(const ContainerConfig& config, const std::string& id,
                                 int64_t started_at) = 0;
 
-  // The output of a container, one entry per line (for a later `logs` API).
-  virtual std::vector<std::string> Logs(const std::string& id) const = 0;
+  // The output of a container instance (kept until RemoveContainer; a holder may keep
+  // reading it after that, and finds it closed). nullptr for an unknown id.
+  virtual std::shared_ptr<ContainerLog> Log(const std::string& id) const = 0;
+  // Writes a line into a container's output as of now (the kubelet records what its
+  // simulated probes saw there). A no-op for an unknown or exited container.
+  virtual void AppendLog(const std::string& id, const std::string& line) = 0;
 };
 
 }  // namespace cattle::kubelet

@@ -208,15 +208,24 @@ void Kubelet::SyncPod(const std::string& uid) {
   if (r.wake_at != kNoDeadline) queue_.AddAfter(uid, r.wake_at - clock_->Now());
 }
 
-Result<std::vector<std::string>> Kubelet::ContainerLogs(const std::string& ns, const std::string& pod,
-                                                        const std::string& container, bool previous) const {
-  if (!pods_started_.load()) return Status::NotFound("pods \"" + pod + "\" not found");
+Result<std::shared_ptr<ContainerLog>> Kubelet::OpenContainerLog(const std::string& ns, const std::string& pod,
+                                                                const std::string& pod_uid,
+                                                                const std::string& container, bool previous) const {
+  const Status not_found = Status::NotFound("pods \"" + pod + "\" not found");
+  if (!pods_started_.load()) return not_found;
   ObjectPtr obj = informer_->Get(ns + "/" + pod);
-  if (!obj) return Status::NotFound("pods \"" + pod + "\" not found");
+  if (!obj || (!pod_uid.empty() && obj->uid() != pod_uid)) return not_found;
   std::lock_guard<std::mutex> lock(workers_mu_);
   auto it = workers_.find(obj->uid());
-  if (it == workers_.end()) return Status::NotFound("pods \"" + pod + "\" not found");
-  return it->second->Logs(container, previous);
+  if (it == workers_.end()) return not_found;
+  return it->second->Log(container, previous);
+}
+
+Result<std::vector<std::string>> Kubelet::ContainerLogs(const std::string& ns, const std::string& pod,
+                                                        const std::string& container, bool previous) const {
+  auto log = OpenContainerLog(ns, pod, "", container, previous);
+  if (!log.ok()) return log.status();
+  return (*log)->Lines();
 }
 
 }  // namespace cattle::kubelet

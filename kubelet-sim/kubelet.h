@@ -61,8 +61,14 @@ class Kubelet {
   std::string pod_cidr() const;
   // The number of pods with a worker (for tests).
   size_t pod_worker_count() const;
-  // The log lines of a container of a pod on this node (`previous`: the instance before the
-  // last restart). NotFound when the pod or container is unknown here.
+  // The output of a container of a pod on this node, for `kubectl logs` (see
+  // PodWorker::Log for which instance and the errors). NotFound `pods "p" not found` when
+  // no pod of that name (and, when `pod_uid` is not empty, that UID) runs here.
+  // Thread-safe.
+  Result<std::shared_ptr<ContainerLog>> OpenContainerLog(const std::string& ns, const std::string& pod,
+                                                         const std::string& pod_uid, const std::string& container,
+                                                         bool previous) const;
+  // The same output as lines of text.
   Result<std::vector<std::string>> ContainerLogs(const std::string& ns, const std::string& pod,
                                                  const std::string& container, bool previous) const;
 

@@ -233,6 +233,8 @@ void PodWorker::StartInstance(Container& c, const Object& pod, int index, TimePo
   c.ready = false;
   c.started = true;
   c.stop_sent = false;
+  c.probes_logged = false;
+  c.readiness_logged = -1;
   auto info = rt->Inspect(*id);
   c.started_at = info ? info->started_at : env_->clock->WallNanos();
   (void)now;
@@ -409,6 +411,7 @@ void PodWorker::Step(Container& c, const Object& pod, int index, TimePoint now, 
             Lower(wake, ready_at);
           }
         }
+        RecordProbes(c, pod, index, ready);
         c.ready = ready;
         Lower(wake, info->next_change);
         return;
@@ -788,18 +791,78 @@ PodSyncResult PodWorker::Sync(const ObjectPtr& informer_pod) {
   return result;
 }
 
-Result<std::vector<std::string>> PodWorker::Logs(const std::string& container, bool previous) const {
+Result<std::shared_ptr<ContainerLog>> PodWorker::Log(const std::string& container, bool previous) const {
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& c : containers_) {
-    if (c.name != container) continue;
-    const std::string& id = previous ? c.previous_id : c.id;
-    if (id.empty()) {
-      return Status::BadRequest(previous ? "previous terminated container \"" + container + "\" in pod not found"
-                                         : "container \"" + container + "\" in pod is waiting to start");
-    }
-    return env_->runtime->Logs(id);
+  const std::string pod = key_.substr(key_.find('/') + 1);
+  const std::string which = "container \"" + container + "\" in pod \"" + pod + "\"";
+  const Container* c = nullptr;
+  for (const auto* list : {&containers_, &init_containers_})
+    for (const auto& candidate : *list)
+      if (candidate.name == container && c == nullptr) c = &candidate;
+  if (c == nullptr) return Status::BadRequest(which + " is not available");
+
+  const bool has_last = c->last_state && !c->last_state->container_id.empty();
+  std::string id;
+  if (previous) {
+    if (!has_last) return Status::BadRequest("previous terminated " + which + " not found");
+    id = c->last_state->container_id;
+  } else if (c->phase == Phase::kRunning) {
+    id = c->id;
+  } else if (c->phase == Phase::kExited && c->terminated && !c->terminated->container_id.empty()) {
+    id = c->terminated->container_id;
+  } else if (has_last) {  // between restarts (CrashLoopBackOff): the last run
+    id = c->last_state->container_id;
+  } else if (c->phase == Phase::kExited) {
+    return Status::BadRequest(which + " is terminated");
+  } else if (c->waiting_reason == "ErrImagePull") {
+    return Status::BadRequest(which + " is waiting to start: image can't be pulled");
+  } else if (c->waiting_reason == "ImagePullBackOff") {
+    return Status::BadRequest(which + " is waiting to start: trying and failing to pull image");
+  } else {
+    std::string reason = c->phase == Phase::kPulling || c->waiting_reason.empty() ? "ContainerCreating" : c->waiting_reason;
+    return Status::BadRequest(which + " is waiting to start: " + reason);
   }
-  return Status::NotFound("container " + container + " is not valid for pod " + key_);
+  auto log = env_->runtime->Log(id);
+  if (log) return log;
+  // The instance is gone from the runtime (its output did not survive a kubelet restart).
+  if (previous) return Status::BadRequest("previous terminated " + which + " not found");
+  return Status::BadRequest("unable to retrieve container logs for " + id);
+}
+
+void PodWorker::RecordProbes(Container& c, const Object& pod, int index, bool ready) {
+  auto cspec = pod.get<api::Pod>().getSpec().getContainers()[index];
+  auto describe = [&](api::Probe::Reader p) {
+    auto port = [](api::IntOrString::Reader v) {
+      return v.isInt() ? std::to_string(v.getInt()) : Str(v.getStr());
+    };
+    std::string host = pod_ip_.empty() ? "127.0.0.1" : pod_ip_;
+    if (p.hasHttpGet()) {
+      auto h = p.getHttpGet();
+      std::string scheme = h.getScheme().size() > 0 && Str(h.getScheme()) == "HTTPS" ? "https" : "http";
+      std::string path = h.getPath().size() > 0 ? Str(h.getPath()) : "/";
+      return "GET " + scheme + "://" + (h.getHost().size() > 0 ? Str(h.getHost()) : host) + ":" +
+             port(h.getPort()) + path;
+    }
+    if (p.hasTcpSocket()) return "TCP " + host + ":" + port(p.getTcpSocket().getPort());
+    if (p.hasGrpc()) return "gRPC " + host + ":" + std::to_string(p.getGrpc().getPort());
+    std::string cmd = "exec";
+    if (p.hasExec())
+      for (auto part : p.getExec().getCommand()) cmd += " " + Str(part);
+    return cmd;
+  };
+  ContainerRuntime* rt = env_->runtime;
+  if (!c.probes_logged) {
+    c.probes_logged = true;
+    if (cspec.hasStartupProbe())
+      rt->AppendLog(c.id, "[cattle-sim] startup probe succeeded: " + describe(cspec.getStartupProbe()));
+    if (cspec.hasLivenessProbe())
+      rt->AppendLog(c.id, "[cattle-sim] liveness probe succeeded: " + describe(cspec.getLivenessProbe()));
+  }
+  if (cspec.hasReadinessProbe() && c.readiness_logged != static_cast<int8_t>(ready)) {
+    c.readiness_logged = static_cast<int8_t>(ready);
+    rt->AppendLog(c.id, std::string("[cattle-sim] readiness probe ") + (ready ? "succeeded: " : "failed: ") +
+                            describe(cspec.getReadinessProbe()));
+  }
 }
 
 }  // namespace cattle::kubelet

@@ -21,7 +21,7 @@
 // running containers keep their ids, start times and restart counts; the IP is kept.
 //
 // Thread-safety: Sync() must not run concurrently for one worker (the kubelet's work queue
-// guarantees it); Logs() may be called from any thread.
+// guarantees it); Log() may be called from any thread.
 #pragma once
 
 #include <map>
@@ -72,9 +72,13 @@ class PodWorker {
   // once, its IP freed, and the result is finished.
   PodSyncResult Sync(const ObjectPtr& pod);
 
-  // The log lines of `container`'s current instance, or of the one before it (`previous`,
-  // like kubectl logs --previous). NotFound when there is no such instance.
-  Result<std::vector<std::string>> Logs(const std::string& container, bool previous) const;
+  // The output `kubectl logs` shows for `container`, chosen as Kubernetes' kubelet does:
+  // with `previous` the last terminated instance; else the running one, else the last one
+  // that ran (so a container in CrashLoopBackOff shows its last run). BadRequest with
+  // Kubernetes' messages otherwise: `container "web" in pod "p" is not available`,
+  // `previous terminated container "web" in pod "p" not found`, `... is waiting to start:
+  // ContainerCreating`.
+  Result<std::shared_ptr<ContainerLog>> Log(const std::string& container, bool previous) const;
 
  private:
   struct Terminated {
@@ -111,6 +115,8 @@ class PodWorker {
     bool ready = false;
     bool started = false;
     int64_t started_at = 0;          // wall ns of the current instance
+    bool probes_logged = false;      // this instance's liveness/startup results are in its log
+    int8_t readiness_logged = -1;    // the readiness result last written to its log (-1: none)
   };
 
   void Adopt(const Object& pod);
@@ -125,6 +131,9 @@ class PodWorker {
   Object BuildStatus(const Object& pod) const;
   std::string ComputePhase(const Object& pod) const;
   void Teardown();
+  // Writes the simulated probes' results into the running instance's log: liveness and
+  // startup once per instance, readiness when it changes. Only for probes in the spec.
+  void RecordProbes(Container& c, const Object& pod, int index, bool ready);
   void Event(const Object& pod, const std::string& type, const std::string& reason,
              const std::string& message);
   ContainerConfig ConfigFor(const Object& pod, int index) const;
@@ -134,7 +143,7 @@ class PodWorker {
   const std::string uid_;
   const std::string key_;
   const PodWorkerEnv* env_;
-  mutable std::mutex mu_;  // guards everything below against Logs()
+  mutable std::mutex mu_;  // guards everything below against Log()
 
   bool adopted_ = false;
   bool frozen_ = false;                     // adopted already Succeeded/Failed: status is final

@@ -3,6 +3,9 @@
 #include <chrono>
 #include <random>
 
+#include "kubelet-sim/annotations.h"
+#include "kubelet-sim/sim_output.h"
+
 namespace cattle::kubelet {
 namespace {
 
@@ -67,7 +70,8 @@ std::string FakeImageId(const std::string& normalized_image) {
   return repo + "@sha256:" + digest;
 }
 
-SimulatedRuntime::SimulatedRuntime(Clock* clock) : clock_(clock) {
+SimulatedRuntime::SimulatedRuntime(Clock* clock, ContainerLogLimits log_limits)
+    : clock_(clock), log_limits_(log_limits) {
   std::random_device rd;
   rng_state_ = (uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(clock->WallNanos());
 }
@@ -110,6 +114,7 @@ Result<std::string> SimulatedRuntime::CreateContainer(const ContainerConfig& con
   c.info.id = id;
   c.info.state = ContainerState::kCreated;
   c.info.created_at = clock_->WallNanos();
+  c.log = std::make_shared<ContainerLog>(log_limits_);
   containers_.emplace(id, std::move(c));
   return id;
 }
@@ -128,8 +133,10 @@ Status SimulatedRuntime::StartContainer(const std::string& id) {
     c.exit_code_at_exit = c.config.exit_code;
   }
   c.info.next_change = c.exit_at;
-  c.logs.push_back("cattle-sim: container " + c.config.name + " started (image " +
-                   NormalizeImage(c.config.image) + ")");
+  std::string image = NormalizeImage(c.config.image);
+  c.log->Append(c.info.started_at, "container " + c.config.name + " started (simulated, image " + image + ")");
+  for (const auto& line : SimulatedStartOutput(c.config, image, c.info.started_at))
+    c.log->Append(c.info.started_at, line);
   Settle(c);
   return Status::Ok();
 }
@@ -142,10 +149,11 @@ void SimulatedRuntime::Settle(Container& c) const {
   c.info.reason = c.exit_code_at_exit == 0 ? "Completed" : "Error";
   c.info.finished_at = c.info.started_at + (c.exit_at - c.started_mono).count();
   c.info.next_change = kNoDeadline;
-  c.logs.push_back(c.info.stopping && c.exit_code_at_exit == 137
-                       ? "cattle-sim: container " + c.config.name + " killed (grace period over)"
-                       : "cattle-sim: container " + c.config.name + " exited with code " +
-                             std::to_string(c.exit_code_at_exit));
+  c.log->Append(c.info.finished_at,
+                c.info.stopping && c.exit_code_at_exit == 137
+                    ? "container " + c.config.name + " killed: grace period over (SIGKILL, exit code 137)"
+                    : "container " + c.config.name + " exiting with code " + std::to_string(c.exit_code_at_exit));
+  c.log->Close();
 }
 
 Status SimulatedRuntime::StopContainer(const std::string& id, Duration grace) {
@@ -161,11 +169,15 @@ Status SimulatedRuntime::StopContainer(const std::string& id, Duration grace) {
     c.info.exit_code = 0;
     c.info.reason = "Completed";
     c.info.finished_at = clock_->WallNanos();
+    c.log->Close();
     return Status::Ok();
   }
   if (c.info.stopping) return Status::Ok();
   c.info.stopping = true;
-  c.logs.push_back("cattle-sim: container " + c.config.name + " received SIGTERM");
+  int64_t wall = clock_->WallNanos();
+  c.log->Append(wall, "container " + c.config.name + ": SIGTERM received (grace period " +
+                          FormatGoDuration(grace > Duration::zero() ? grace : Duration::zero()) + ")");
+  for (const auto& line : SimulatedStopOutput(c.config, NormalizeImage(c.config.image), wall)) c.log->Append(wall, line);
   Duration delay = c.config.stop_delay ? *c.config.stop_delay : Duration::zero();
   TimePoint stop_at;
   int code;
@@ -187,7 +199,10 @@ Status SimulatedRuntime::StopContainer(const std::string& id, Duration grace) {
 
 void SimulatedRuntime::RemoveContainer(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
-  containers_.erase(id);
+  auto it = containers_.find(id);
+  if (it == containers_.end()) return;
+  it->second.log->Close();  // a follower still holding it is done
+  containers_.erase(it);
 }
 
 std::optional<ContainerInfo> SimulatedRuntime::Inspect(const std::string& id) const {
@@ -215,18 +230,29 @@ Status SimulatedRuntime::AdoptContainer(const ContainerConfig& config, const std
     c.exit_code_at_exit = config.exit_code;
   }
   c.info.next_change = c.exit_at;
-  c.logs.push_back("cattle-sim: container " + config.name + " adopted after a kubelet restart");
+  c.log = std::make_shared<ContainerLog>(log_limits_);
+  c.log->Append(clock_->WallNanos(), "container " + config.name + " adopted after a kubelet restart (simulated, image " +
+                                         NormalizeImage(config.image) + "; its earlier output was lost)");
   Settle(c);
   containers_.emplace(id, std::move(c));
   return Status::Ok();
 }
 
-std::vector<std::string> SimulatedRuntime::Logs(const std::string& id) const {
+std::shared_ptr<ContainerLog> SimulatedRuntime::Log(const std::string& id) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = containers_.find(id);
-  if (it == containers_.end()) return {};
+  if (it == containers_.end()) return nullptr;
   Settle(it->second);
-  return it->second.logs;
+  return it->second.log;
+}
+
+void SimulatedRuntime::AppendLog(const std::string& id, const std::string& line) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = containers_.find(id);
+  if (it == containers_.end()) return;
+  Settle(it->second);
+  if (it->second.info.state != ContainerState::kRunning) return;
+  it->second.log->Append(clock_->WallNanos(), line);
 }
 
 size_t SimulatedRuntime::ContainerCount() const {
