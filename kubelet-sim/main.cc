@@ -13,6 +13,7 @@
 #include "cattle/log.h"
 #include "kubelet-sim/annotations.h"
 #include "kubelet-sim/kubelet.h"
+#include "kubelet-sim/log_server.h"
 #include "kubelet-sim/sim_runtime.h"
 
 namespace po = boost::program_options;
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
       "Pods are scripted with annotations: cattle.dev/exit-after, exit-code, never-ready, ready-after,\n"
       "image-pull-fail, image-pull-duration, stop-delay (see kubelet-sim/README.md).\nOptions");
   std::string server, node_name, cpu, memory, ephemeral, labels, taints, log_level, node_prefix,
-      cidr_base, pod_cidr, pull_duration;
+      cidr_base, pod_cidr, pull_duration, log_endpoint;
   double time_scale = 1, report_frequency = 10;
   int max_pods = 110, nodes = 0, node_index = -1, pod_workers = 0;
   desc.add_options()
@@ -59,7 +60,9 @@ int main(int argc, char** argv) {
       ("image-pull-duration", po::value(&pull_duration)->default_value("0s"), "how long a simulated image pull takes")
       ("node-status-report-frequency", po::value(&report_frequency)->default_value(10),
        "seconds between node status posts when nothing changed (Kubernetes: 300)")
-      ("pod-workers", po::value(&pod_workers)->default_value(0), "threads running pod workers per node (default 4; hollow 1)");
+      ("pod-workers", po::value(&pod_workers)->default_value(0), "threads running pod workers per node (default 4; hollow 1)")
+      ("log-endpoint", po::value(&log_endpoint)->default_value("tcp://127.0.0.1:0"),
+       "where to serve container logs (ZeroMQ; port 0: a free one); advertised on each Node as cattle.dev/kubelet-endpoint");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -129,6 +132,11 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Container logs for `kubectl logs`: one endpoint for every node of this process.
+  kubelet::KubeletLogServer log_server(RealClock::Get(), kubelet::LogServerOptions{.endpoint = log_endpoint});
+  if (Status s = log_server.Start(); !s.ok()) return fail(s.message());
+  for (auto& o : per_node) o.kubelet_endpoint = log_server.endpoint();
+
   ClientOptions copts;
   copts.endpoint = server;
   Client client(copts);
@@ -141,15 +149,21 @@ int main(int argc, char** argv) {
     n.runtime = std::make_unique<kubelet::SimulatedRuntime>(clock);
     n.recorder = std::make_unique<EventRecorder>(&client, clock, "kubelet", o.node_name);
     n.kubelet = std::make_unique<kubelet::Kubelet>(&client, clock, n.runtime.get(), n.recorder.get(), o);
+    kubelet::Kubelet* k = n.kubelet.get();
+    log_server.AddNode(o.node_name, [k](const std::string& ns, const std::string& pod, const std::string& uid,
+                                        const std::string& container, bool previous) {
+      return k->OpenContainerLog(ns, pod, uid, container, previous);
+    });
     graph.push_back(std::move(n));
   }
   for (auto& n : graph) n.kubelet->Start();
-  CATTLE_LOG(INFO) << "started" << kv("server", server) << kv("nodes", graph.size())
+  CATTLE_LOG(INFO) << "started" << kv("server", server) << kv("logs", log_server.endpoint()) << kv("nodes", graph.size())
                    << kv("first", per_node.front().node_name) << kv("time_scale", time_scale);
 
   int sig = 0;
   sigwait(&signals, &sig);
   CATTLE_LOG(INFO) << "shutting down" << kv("signal", sig);
+  log_server.Stop();  // before the kubelets its openers use
   for (auto& n : graph) n.kubelet->Stop();
   graph.clear();
   CATTLE_LOG(INFO) << "stopped";

@@ -44,6 +44,18 @@ Json StatusForComparison(const Object& node) {
   return s;
 }
 
+// The port of "tcp://127.0.0.1:40123"; Kubernetes' 10250 when there is none.
+int32_t EndpointPort(const std::string& endpoint) {
+  auto colon = endpoint.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= endpoint.size()) return 10250;
+  int64_t port = 0;
+  for (size_t i = colon + 1; i < endpoint.size(); ++i) {
+    if (endpoint[i] < '0' || endpoint[i] > '9' || port > 65535) return 10250;
+    port = port * 10 + (endpoint[i] - '0');
+  }
+  return port > 0 && port <= 65535 ? static_cast<int32_t>(port) : 10250;
+}
+
 std::string RandomUuid() {
   std::random_device rd;
   std::string seed = std::to_string(rd()) + "-" + std::to_string(rd());
@@ -84,7 +96,9 @@ Object NodeStatusManager::BuildNode() const {
   };
   for (const auto& [k, v] : options_->labels) labels[k] = v;
   SetStringMap(meta.initLabels(), labels);
-  SetStringMap(meta.initAnnotations(), {{"volumes.kubernetes.io/controller-managed-attach-detach", "true"}});
+  std::map<std::string, std::string> annotations = {{"volumes.kubernetes.io/controller-managed-attach-detach", "true"}};
+  if (!options_->kubelet_endpoint.empty()) annotations[kKubeletEndpointAnnotation] = options_->kubelet_endpoint;
+  SetStringMap(meta.initAnnotations(), annotations);
   auto spec = node.initSpec();
   if (!derived_cidr_.empty()) {
     spec.setPodCIDR(derived_cidr_);
@@ -153,7 +167,7 @@ void NodeStatusManager::FillStatus(Object& obj, const Object* old, int64_t now_w
   addresses[0].setAddress(internal_ip_);
   addresses[1].setType("Hostname");
   addresses[1].setAddress(options_->node_name);
-  status.initDaemonEndpoints().initKubeletEndpoint().setPort(10250);
+  status.initDaemonEndpoints().initKubeletEndpoint().setPort(EndpointPort(options_->kubelet_endpoint));
 
   auto info = status.initNodeInfo();
   std::string machine = StableHex("machine/" + options_->node_name, 32);
@@ -218,6 +232,10 @@ Status NodeStatusManager::Register() {
     }
     if (annotations["volumes.kubernetes.io/controller-managed-attach-detach"] != "true") {
       annotations["volumes.kubernetes.io/controller-managed-attach-detach"] = "true";
+      changed = true;
+    }
+    if (!options_->kubelet_endpoint.empty() && annotations[kKubeletEndpointAnnotation] != options_->kubelet_endpoint) {
+      annotations[kKubeletEndpointAnnotation] = options_->kubelet_endpoint;  // a new port after a restart
       changed = true;
     }
     auto spec = updated.as<api::Node>().getSpec();

@@ -19,6 +19,10 @@
 
 namespace cattle::kubelet {
 
+// The Node annotation that says where the kubelet serves container logs
+// ("tcp://127.0.0.1:40123"); the apiserver's KubeletLogClient reads it.
+inline constexpr const char* kKubeletEndpointAnnotation = "cattle.dev/kubelet-endpoint";
+
 class NodeStatusManager {
  public:
   // `recorder` may be null (no events). Every pointer must outlive the manager.

@@ -38,6 +38,11 @@ struct KubeletOptions {
   std::string pod_cidr;
   // Overrides the derived InternalIP (127.<i/256>.<i%256>.1, loopback: bindable later).
   std::string internal_ip;
+  // Where this kubelet serves container logs (its KubeletLogServer's bound endpoint,
+  // "tcp://127.0.0.1:PORT"), advertised on the Node as the annotation
+  // cattle.dev/kubelet-endpoint and as status.daemonEndpoints.kubeletEndpoint.Port.
+  // Default: "" (no annotation; the port shows Kubernetes' 10250).
+  std::string kubelet_endpoint;
 
   // Divides every duration below, and the scripted ones from annotations.
   TimeScale time_scale;
