@@ -1,0 +1,539 @@
+// `kubectl logs` end to end inside one process: a simulated kubelet (in-process apiserver,
+// fake clock) serving its log endpoint over real ZeroMQ, and the apiserver's
+// KubeletLogClient finding it through the Node's annotation. Lines appear, --previous after
+// a scripted crash, -f receives new lines and ends when the container exits, Kubernetes'
+// errors, cancellation, requesters that vanish, and garbage on the socket.
+#include <gtest/gtest.h>
+
+#include <capnp/message.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <zmq.hpp>
+
+#include "apiserver/kubelet_logs.h"
+#include "apiserver/local_client.h"
+#include "cattle/events.h"
+#include "cattle/fake_clock.h"
+#include "cattle/wire.h"
+#include "core.capnp.h"
+#include "kubelet-sim/kubelet.h"
+#include "kubelet-sim/log_server.h"
+#include "kubelet-sim/sim_runtime.h"
+#include "kubelet.capnp.h"
+
+namespace cattle::kubelet {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+bool Eventually(const std::function<bool()>& cond, milliseconds timeout = seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return cond();
+}
+
+bool Has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+
+// A follow running on its own thread, collecting what arrives.
+class Follower {
+ public:
+  Follower(apiserver::KubeletLogClient* client, Object pod, apiserver::LogOptions options,
+           std::function<bool(const std::string&)> keep_going = nullptr)
+      : pod_(std::move(pod)) {
+    options.follow = true;
+    done_ = std::async(std::launch::async, [this, client, options, keep_going] {
+      return client->StreamLogs(
+          pod_, options,
+          [this, keep_going](std::string_view chunk) {
+            std::lock_guard<std::mutex> lock(mu_);
+            text_.append(chunk);
+            return keep_going ? keep_going(text_) : true;
+          },
+          &cancelled_);
+    });
+  }
+  ~Follower() {
+    cancelled_ = true;
+    if (done_.valid()) done_.wait();
+  }
+  std::string text() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return text_;
+  }
+  bool WaitFor(const std::string& needle) {
+    return Eventually([&] { return Has(text(), needle); });
+  }
+  // The stream's result once it ended; nullopt if it is still open after `timeout`.
+  std::optional<Status> Result(milliseconds timeout = seconds(20)) {
+    if (done_.wait_for(timeout) != std::future_status::ready) return std::nullopt;
+    return done_.get();
+  }
+  void Cancel() { cancelled_ = true; }
+
+ private:
+  Object pod_;
+  std::atomic<bool> cancelled_{false};
+  std::mutex mu_;
+  std::string text_;
+  std::future<Status> done_;
+};
+
+class KubeletLogServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LogServerOptions lo;
+    lo.heartbeat_interval = milliseconds(100);
+    lo.follow_poll_interval = milliseconds(20);
+    log_server_ = std::make_unique<KubeletLogServer>(&clock_, lo);
+    ASSERT_TRUE(log_server_->Start().ok());
+    KubeletOptions o;
+    o.node_name = "node-1";
+    o.pod_worker_threads = 2;
+    o.kubelet_endpoint = log_server_->endpoint();
+    runtime_ = std::make_unique<SimulatedRuntime>(&clock_);
+    recorder_ = std::make_unique<EventRecorder>(api(), &clock_, "kubelet", "node-1");
+    kubelet_ = std::make_unique<Kubelet>(api(), &clock_, runtime_.get(), recorder_.get(), o);
+    Kubelet* k = kubelet_.get();
+    log_server_->AddNode("node-1", [k](const std::string& ns, const std::string& pod, const std::string& uid,
+                                       const std::string& container, bool previous) {
+      return k->OpenContainerLog(ns, pod, uid, container, previous);
+    });
+    kubelet_->Start();
+    ASSERT_TRUE(Eventually([&] { return kubelet_->running(); }));
+    client_ = std::make_unique<apiserver::KubeletLogClient>(server_.registry.get());
+  }
+  void TearDown() override {
+    client_.reset();
+    log_server_->Stop();  // before the kubelet its opener uses
+    kubelet_.reset();
+  }
+
+  ApiClient* api() { return server_.client.get(); }
+
+  Object CreatePod(const std::string& name, Json annotations = Json::object(),
+                   Json containers = Json::array({{{"name", "web"}, {"image", "nginx"}}}),
+                   const std::string& node = "node-1") {
+    Json pod = {{"apiVersion", "v1"},
+                {"kind", "Pod"},
+                {"metadata", {{"name", name}, {"namespace", "default"}}},
+                {"spec", {{"containers", containers}}}};
+    if (!node.empty()) pod["spec"]["nodeName"] = node;
+    if (!annotations.empty()) pod["metadata"]["annotations"] = annotations;
+    auto obj = Object::FromJson(api()->kinds(), pod);
+    EXPECT_TRUE(obj.ok()) << obj.status().ToString();
+    auto created = api()->Create(*obj);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    return created.ok() ? std::move(*created) : Object(api()->Kind("pods"));
+  }
+
+  Object Pod(const std::string& name) {
+    auto got = api()->Get(api()->Kind("pods"), "default", name);
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    return got.ok() ? std::move(*got) : Object(api()->Kind("pods"));
+  }
+
+  Json FirstStatus(const std::string& name) {
+    Json j = Pod(name).ToJson();
+    auto cs = j["status"].value("containerStatuses", Json::array());
+    return cs.empty() ? Json() : cs[0];
+  }
+
+  void WaitRunning(const std::string& name, int restarts = 0) {
+    ASSERT_TRUE(Eventually([&] {
+      Json cs = FirstStatus(name);
+      return !cs.is_null() && cs["state"].contains("running") && cs.value("restartCount", -1) == restarts;
+    })) << name << ": " << FirstStatus(name).dump();
+  }
+
+  // The whole log, or the error.
+  Result<std::string> Logs(const std::string& pod, apiserver::LogOptions options = {}) {
+    std::string out;
+    Status s = client_->StreamLogs(Pod(pod), options, [&](std::string_view c) {
+      out.append(c);
+      return true;
+    }, nullptr);
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  FakeClock clock_;
+  apiserver::LocalApiServer server_{&clock_};
+  std::unique_ptr<KubeletLogServer> log_server_;
+  std::unique_ptr<SimulatedRuntime> runtime_;
+  std::unique_ptr<EventRecorder> recorder_;
+  std::unique_ptr<Kubelet> kubelet_;
+  std::unique_ptr<apiserver::KubeletLogClient> client_;
+};
+
+TEST_F(KubeletLogServerTest, NodeAdvertisesTheBoundEndpoint) {
+  std::string endpoint = log_server_->endpoint();
+  ASSERT_EQ(endpoint.rfind("tcp://127.0.0.1:", 0), 0u) << endpoint;
+  int port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+  EXPECT_GT(port, 0);
+  auto node = api()->Get(api()->Kind("nodes"), "", "node-1");
+  ASSERT_TRUE(node.ok());
+  Json j = node->ToJson();
+  EXPECT_EQ(j["metadata"]["annotations"]["cattle.dev/kubelet-endpoint"], endpoint);
+  EXPECT_EQ(j["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"], port);
+}
+
+TEST_F(KubeletLogServerTest, LinesAppearWithTailTimestampsSinceAndLimit) {
+  CreatePod("web");
+  WaitRunning("web");
+  auto all = Logs("web");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(all->rfind("container web started (simulated, image docker.io/library/nginx:latest)\n", 0), 0u) << *all;
+  EXPECT_TRUE(Has(*all, "[notice] 1#1: start worker processes\n")) << *all;
+
+  apiserver::LogOptions tail;
+  tail.tail_lines = 1;
+  EXPECT_EQ(*Logs("web", tail), "2024/01/01 00:00:00 [notice] 1#1: start worker process 29\n");
+  tail.tail_lines = 0;
+  EXPECT_EQ(*Logs("web", tail), "");
+
+  apiserver::LogOptions stamped;
+  stamped.timestamps = true;
+  stamped.tail_lines = 1;
+  EXPECT_EQ(*Logs("web", stamped), "2024-01-01T00:00:00Z 2024/01/01 00:00:00 [notice] 1#1: start worker process 29\n");
+
+  apiserver::LogOptions limited;
+  limited.limit_bytes = 9;
+  EXPECT_EQ(*Logs("web", limited), "container");
+
+  // sinceSeconds counts back from the kubelet's clock.
+  clock_.Advance(seconds(10));
+  apiserver::LogOptions recent;
+  recent.since_seconds = 5;
+  EXPECT_EQ(*Logs("web", recent), "");
+  recent.since_seconds = 3600;
+  EXPECT_EQ(*Logs("web", recent), *all);
+
+  apiserver::LogOptions named;
+  named.container = "web";
+  EXPECT_EQ(*Logs("web", named), *all);
+}
+
+TEST_F(KubeletLogServerTest, PreviousAfterARestartAndOnlyOnePreviousInstanceIsKept) {
+  CreatePod("crash", {{"cattle.dev/exit-after", "10s"}, {"cattle.dev/exit-code", "3"}});
+  WaitRunning("crash");
+  apiserver::LogOptions previous;
+  previous.previous = true;
+  auto none = Logs("crash", previous);
+  ASSERT_FALSE(none.ok());
+  EXPECT_TRUE(none.status().Is(Reason::kBadRequest));
+  EXPECT_EQ(none.status().message(), "previous terminated container \"web\" in pod \"crash\" not found");
+
+  clock_.Advance(seconds(10));  // exits with 3; the first restart comes at once
+  WaitRunning("crash", 1);
+  auto before = Logs("crash", previous);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_TRUE(Has(*before, "container web started (simulated"));
+  EXPECT_TRUE(Has(*before, "container web exiting with code 3\n")) << *before;
+  auto current = Logs("crash");
+  ASSERT_TRUE(current.ok());
+  EXPECT_TRUE(Has(*current, "container web started (simulated"));
+  EXPECT_FALSE(Has(*current, "exiting")) << *current;
+  apiserver::LogOptions stamped = previous;
+  stamped.timestamps = true;
+  stamped.tail_lines = 1;
+  EXPECT_EQ(*Logs("crash", stamped), "2024-01-01T00:00:10Z container web exiting with code 3\n");
+
+  // In CrashLoopBackOff (second exit at 20 s, back-off 10 s), logs show the last run.
+  clock_.Advance(seconds(10));
+  ASSERT_TRUE(Eventually([&] {
+    Json cs = FirstStatus("crash");
+    return cs["state"].contains("waiting") && cs["state"]["waiting"].value("reason", "") == "CrashLoopBackOff";
+  }));
+  auto last_run = Logs("crash");
+  ASSERT_TRUE(last_run.ok());
+  EXPECT_TRUE(Has(*last_run, "exiting with code 3"));
+  // Only the current and one previous instance are kept, however often it restarts.
+  clock_.Advance(seconds(10));
+  WaitRunning("crash", 2);
+  EXPECT_EQ(runtime_->ContainerCount(), 2u);
+}
+
+TEST_F(KubeletLogServerTest, FollowReceivesNewLinesAndEndsWhenTheContainerExits) {
+  CreatePod("job", {{"cattle.dev/exit-after", "30s"}},
+            Json::array({{{"name", "web"},
+                          {"image", "nginx"},
+                          {"readinessProbe", {{"httpGet", {{"path", "/healthz"}, {"port", 80}}}}}}}));
+  WaitRunning("job");
+  apiserver::LogOptions o;
+  o.timestamps = true;
+  Follower f(client_.get(), Pod("job"), o);
+  ASSERT_TRUE(f.WaitFor("start worker process 29\n")) << f.text();
+  ASSERT_TRUE(f.WaitFor("[cattle-sim] readiness probe succeeded: GET http://10.244.1.2:80/healthz\n")) << f.text();
+  EXPECT_FALSE(f.Result(milliseconds(300)).has_value()) << "a follow must stay open while the container runs";
+  EXPECT_EQ(log_server_->stream_count(), 1u);
+
+  clock_.Advance(seconds(30));
+  auto result = f.Result();
+  ASSERT_TRUE(result.has_value()) << "the follow did not end when the container exited: " << f.text();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+  std::string text = f.text();
+  const std::string last = "2024-01-01T00:00:30Z container web exiting with code 0\n";
+  ASSERT_GE(text.size(), last.size());
+  EXPECT_EQ(text.substr(text.size() - last.size()), last) << text;
+  EXPECT_TRUE(Eventually([&] { return log_server_->stream_count() == 0; }));
+
+  // Following an instance that already exited gives its log and ends.
+  apiserver::LogOptions prev;
+  prev.previous = true;
+  WaitRunning("job", 1);
+  Follower old(client_.get(), Pod("job"), prev);
+  auto r = old.Result();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->ok());
+  EXPECT_TRUE(Has(old.text(), "exiting with code 0"));
+}
+
+TEST_F(KubeletLogServerTest, FollowEndsWhenThePodIsDeleted) {
+  CreatePod("doomed");
+  WaitRunning("doomed");
+  Follower f(client_.get(), Pod("doomed"), {});
+  ASSERT_TRUE(f.WaitFor("start worker process 29\n"));
+  ASSERT_TRUE(api()->Delete(api()->Kind("pods"), "default", "doomed").ok());
+  auto result = f.Result();
+  ASSERT_TRUE(result.has_value()) << f.text();
+  EXPECT_TRUE(result->ok()) << result->ToString();
+  EXPECT_TRUE(Has(f.text(), "container web: SIGTERM received (grace period 30s)\n")) << f.text();
+  EXPECT_TRUE(Has(f.text(), "signal 15 (SIGTERM) received, exiting\n")) << f.text();
+  EXPECT_TRUE(Has(f.text(), "container web exiting with code 0\n")) << f.text();
+}
+
+TEST_F(KubeletLogServerTest, CancelledOrUnwantedFollowsAreDroppedOnBothSides) {
+  CreatePod("web");
+  WaitRunning("web");
+  {
+    Follower f(client_.get(), Pod("web"), {});
+    ASSERT_TRUE(f.WaitFor("start worker process 29\n"));
+    ASSERT_TRUE(Eventually([&] { return log_server_->stream_count() == 1; }));
+    auto started = std::chrono::steady_clock::now();
+    f.Cancel();
+    auto r = f.Result(seconds(2));
+    ASSERT_TRUE(r.has_value());
+    EXPECT_TRUE(r->ok());
+    EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(1000));
+    EXPECT_TRUE(Eventually([&] { return log_server_->stream_count() == 0; }));
+  }
+  {
+    // The HTTP client went away: on_chunk says so.
+    Follower f(client_.get(), Pod("web"), {}, [](const std::string&) { return false; });
+    auto r = f.Result();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_TRUE(r->ok());
+    EXPECT_TRUE(Eventually([&] { return log_server_->stream_count() == 0; }));
+  }
+}
+
+TEST_F(KubeletLogServerTest, KubernetesErrors) {
+  CreatePod("web");
+  CreatePod("two", {}, Json::array({{{"name", "a"}, {"image", "nginx"}}, {{"name", "b"}, {"image", "redis"}}}));
+  CreatePod("slow", {{"cattle.dev/image-pull-duration", "100s"}});
+  CreatePod("floating", {}, Json::array({{{"name", "web"}, {"image", "nginx"}}}), "");
+  WaitRunning("web");
+  WaitRunning("two");
+
+  apiserver::LogOptions nope;
+  nope.container = "nope";
+  auto r = Logs("web", nope);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().Is(Reason::kBadRequest));
+  EXPECT_EQ(r.status().message(), "container nope is not valid for pod web");
+
+  r = Logs("two");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().Is(Reason::kBadRequest));
+  EXPECT_EQ(r.status().message(), "a container name must be specified for pod two, choose one of: [a b]");
+  apiserver::LogOptions b;
+  b.container = "b";
+  r = Logs("two", b);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(Has(*r, "container b started (simulated, image docker.io/library/redis:latest)\n"));
+  EXPECT_TRUE(Has(*r, "Ready to accept connections tcp\n"));
+
+  ASSERT_TRUE(Eventually([&] {
+    Json cs = FirstStatus("slow");
+    return !cs.is_null() && cs["state"].contains("waiting");
+  }));
+  r = Logs("slow");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().Is(Reason::kBadRequest));
+  EXPECT_EQ(r.status().message(), "container \"web\" in pod \"slow\" is waiting to start: ContainerCreating");
+
+  r = Logs("floating");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().Is(Reason::kBadRequest));
+  EXPECT_EQ(r.status().message(), "pod floating does not have a host assigned");
+
+  apiserver::LogOptions bad;
+  bad.tail_lines = -1;
+  r = Logs("web", bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().Is(Reason::kInvalid));
+  EXPECT_EQ(r.status().message(),
+            "PodLogOptions \"web\" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0");
+
+  // A pod object the kubelet does not run (a stale copy with another UID).
+  Object stale = Pod("web");
+  stale.meta().setUid("00000000-0000-0000-0000-000000000000");
+  Status s = client_->StreamLogs(stale, {}, [](std::string_view) { return true; }, nullptr);
+  EXPECT_TRUE(s.Is(Reason::kNotFound)) << s.ToString();
+  EXPECT_EQ(s.message(), "pods \"web\" not found");
+}
+
+TEST_F(KubeletLogServerTest, UnreachableKubeletsAreServiceUnavailable) {
+  // A node that advertises nothing, and one whose kubelet is not there.
+  for (auto [name, endpoint] : {std::pair<std::string, std::string>{"bare", ""}, {"ghost", "tcp://127.0.0.1:1"}}) {
+    Json node = {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}}}};
+    if (!endpoint.empty()) node["metadata"]["annotations"] = {{"cattle.dev/kubelet-endpoint", endpoint}};
+    auto obj = Object::FromJson(api()->kinds(), node);
+    ASSERT_TRUE(obj.ok());
+    ASSERT_TRUE(api()->Create(*obj).ok());
+    CreatePod("on-" + name, {}, Json::array({{{"name", "web"}, {"image", "nginx"}}}), name);
+  }
+  auto r = Logs("on-bare");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().Is(Reason::kServiceUnavailable)) << r.status().ToString();
+
+  auto started = std::chrono::steady_clock::now();
+  r = Logs("on-ghost");
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().Is(Reason::kServiceUnavailable)) << r.status().ToString();
+  EXPECT_GE(took, milliseconds(4900));
+  EXPECT_LT(took, milliseconds(8000));
+
+  // Cancelling while waiting for an absent kubelet returns promptly.
+  std::atomic<bool> cancelled{false};
+  auto waiting = std::async(std::launch::async, [&] {
+    return client_->StreamLogs(Pod("on-ghost"), {}, [](std::string_view) { return true; }, &cancelled);
+  });
+  std::this_thread::sleep_for(milliseconds(100));
+  cancelled = true;
+  ASSERT_EQ(waiting.wait_for(milliseconds(500)), std::future_status::ready);
+}
+
+// --- the wire, raw ------------------------------------------------------------------------
+
+class RawPeer {
+ public:
+  explicit RawPeer(const std::string& endpoint) : socket_(ctx_, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.connect(endpoint);
+  }
+  void SendBytes(const std::string& bytes) { ASSERT_TRUE(socket_.send(zmq::buffer(bytes), zmq::send_flags::none)); }
+  void SendFollow(uint64_t id, const std::string& pod) {
+    capnp::MallocMessageBuilder msg;
+    auto r = msg.initRoot<wire::KubeletMessage>().initLogRequest();
+    r.setId(id);
+    r.setNode("node-1");
+    r.setNamespace("default");
+    r.setPod(pod);
+    r.setContainer("web");
+    r.setFollow(true);
+    SendBytes(wire_util::Serialize(msg));
+  }
+  // The next reply's kind and status (reason name for errors), or "" after 5 s of silence.
+  std::pair<std::string, std::string> Next() {
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, milliseconds(5000));
+    if (!(items[0].revents & ZMQ_POLLIN)) return {"", ""};
+    zmq::message_t m;
+    (void)socket_.recv(m, zmq::recv_flags::none);
+    auto decoded = kj::heapArray<capnp::word>(m.size() / sizeof(capnp::word));
+    memcpy(decoded.begin(), m.data(), decoded.size() * sizeof(capnp::word));
+    capnp::FlatArrayMessageReader reader(decoded.asPtr());
+    auto reply = reader.getRoot<wire::KubeletMessage>().getLogReply();
+    switch (reply.which()) {
+      case wire::LogReply::CHUNK: return {"chunk", ""};
+      case wire::LogReply::END: return {"end", ""};
+      case wire::LogReply::HEARTBEAT: return {"heartbeat", ""};
+      case wire::LogReply::ERROR: return {"error", reply.getError().getReason().cStr()};
+    }
+    return {"?", ""};
+  }
+  void Close() { socket_.close(); }
+
+ private:
+  zmq::context_t ctx_{1};
+  zmq::socket_t socket_;
+};
+
+TEST_F(KubeletLogServerTest, GarbageGetsAnErrorAndTheServerKeepsServing) {
+  CreatePod("web");
+  WaitRunning("web");
+  RawPeer peer(log_server_->endpoint());
+  peer.SendBytes("abc");                   // not whole words
+  EXPECT_EQ(peer.Next(), std::make_pair(std::string("error"), std::string("BadRequest")));
+  peer.SendBytes("garbage!garbage!");      // words, but no message
+  EXPECT_EQ(peer.Next(), std::make_pair(std::string("error"), std::string("BadRequest")));
+  peer.SendBytes(std::string(100 * 1024, '\0'));  // too large
+  EXPECT_EQ(peer.Next(), std::make_pair(std::string("error"), std::string("RequestEntityTooLarge")));
+  {
+    capnp::MallocMessageBuilder msg;  // a reply sent as a request
+    msg.initRoot<wire::KubeletMessage>().initLogReply().setEnd();
+    peer.SendBytes(wire_util::Serialize(msg));
+    EXPECT_EQ(peer.Next(), std::make_pair(std::string("error"), std::string("BadRequest")));
+  }
+  {
+    capnp::MallocMessageBuilder msg;  // a request for a node this process does not serve
+    auto r = msg.initRoot<wire::KubeletMessage>().initLogRequest();
+    r.setId(7);
+    r.setNode("node-9");
+    r.setPod("web");
+    r.setContainer("web");
+    peer.SendBytes(wire_util::Serialize(msg));
+    EXPECT_EQ(peer.Next(), std::make_pair(std::string("error"), std::string("NotFound")));
+  }
+  // Random bytes of every length up to 64: answered, never a crash.
+  uint64_t x = 0x9E3779B97F4A7C15ULL;
+  for (int len = 1; len <= 64; ++len) {
+    std::string junk;
+    for (int i = 0; i < len; ++i) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      junk.push_back(static_cast<char>(x));
+    }
+    peer.SendBytes(junk);
+    auto [kind, reason] = peer.Next();
+    EXPECT_TRUE(kind == "error" || kind == "end" || kind == "chunk") << len << " " << kind;
+    while (kind == "chunk") kind = peer.Next().first;  // a lucky valid request: drain it
+  }
+  auto r = Logs("web");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(Has(*r, "start worker processes"));
+}
+
+TEST_F(KubeletLogServerTest, AVanishedRequesterLeavesNoStreamBehind) {
+  CreatePod("web");
+  WaitRunning("web");
+  for (int round = 0; round < 3; ++round) {
+    RawPeer peer(log_server_->endpoint());
+    peer.SendFollow(1, "web");
+    auto first = peer.Next();
+    EXPECT_EQ(first.first, "chunk");
+    ASSERT_TRUE(Eventually([&] { return log_server_->stream_count() == 1; }));
+    // Heartbeats keep coming while it is idle.
+    std::string kind;
+    do kind = peer.Next().first;
+    while (kind == "chunk");
+    EXPECT_EQ(kind, "heartbeat");
+    peer.Close();  // gone without a cancel
+    EXPECT_TRUE(Eventually([&] { return log_server_->stream_count() == 0; }, seconds(5)))
+        << "the stream of a vanished requester was kept";
+  }
+}
+
+}  // namespace
+}  // namespace cattle::kubelet
