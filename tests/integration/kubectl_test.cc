@@ -583,19 +583,24 @@ TEST_F(KubectlTest, LabelAnnotatePatchConfigMapsServerSideApply) {
   EXPECT_EQ(K("label deployment web-app app=other", &out, &err), 1);
   EXPECT_HAS(err, "'app' already has a value (web-app), and --overwrite is false");
 
-  // merge patch, then the same again: "(no change)" and nothing written.
-  ASSERT_EQ(K(R"(patch deployment web-app --type=merge -p '{"spec":{"minReadySeconds":1}}')", &out, &err), 0) << out << err;
+  // merge patch, then the same again: "(no change)", no new generation. (kubectl says "no change"
+  // when the object it gets back equals the one it read, so the deployment's controller must be
+  // done with its status writes first.)
+  auto quiet = [&](int64_t replicas) {
+    Json x = k_.Get("deployments", "default", "web-app");
+    return Int(x, "/status/observedGeneration") == Int(x, "/metadata/generation") &&
+           Int(x, "/status/availableReplicas", 0) == replicas && Int(x, "/status/updatedReplicas", 0) == replicas &&
+           Int(x, "/status/replicas", 0) == replicas && SettledAt(replicas);
+  };
+  ASSERT_EQ(K(R"(patch deployment web-app --type=merge -p '{"spec":{"revisionHistoryLimit":5}}')", &out, &err), 0) << out << err;
   EXPECT_EQ(out, "deployment.apps/web-app patched\n");
   d = k_.Get("deployments", "default", "web-app");
-  EXPECT_EQ(Int(d, "/spec/minReadySeconds"), 1);
+  EXPECT_EQ(Int(d, "/spec/revisionHistoryLimit"), 5);
   int64_t gen = Int(d, "/metadata/generation");
-  ASSERT_TRUE(Eventually([&] {  // the controller's status writes settle first
-    return Int(k_.Get("deployments", "default", "web-app"), "/status/observedGeneration") == gen;
-  }));
-  std::string rv = Str(k_.Get("deployments", "default", "web-app"), "/metadata/resourceVersion");
-  ASSERT_EQ(K(R"(patch deployment web-app --type=merge -p '{"spec":{"minReadySeconds":1}}')", &out, &err), 0) << out << err;
+  ASSERT_TRUE(Eventually([&] { return quiet(1); }, std::chrono::seconds(30)));
+  ASSERT_EQ(K(R"(patch deployment web-app --type=merge -p '{"spec":{"revisionHistoryLimit":5}}')", &out, &err), 0) << out << err;
   EXPECT_EQ(out, "deployment.apps/web-app patched (no change)\n");
-  EXPECT_EQ(Str(k_.Get("deployments", "default", "web-app"), "/metadata/resourceVersion"), rv);
+  EXPECT_EQ(Int(k_.Get("deployments", "default", "web-app"), "/metadata/generation"), gen);
 
   // JSON patch likewise.
   ASSERT_EQ(K(R"(patch deployment web-app --type=json -p '[{"op":"replace","path":"/spec/replicas","value":2}]')", &out, &err), 0)
@@ -604,12 +609,11 @@ TEST_F(KubectlTest, LabelAnnotatePatchConfigMapsServerSideApply) {
   d = k_.Get("deployments", "default", "web-app");
   EXPECT_EQ(Int(d, "/spec/replicas"), 2);
   EXPECT_EQ(Int(d, "/metadata/generation"), gen + 1);
-  ASSERT_TRUE(Eventually([&] { return SettledAt(2); }, std::chrono::seconds(30)));
-  rv = Str(k_.Get("deployments", "default", "web-app"), "/metadata/resourceVersion");
+  ASSERT_TRUE(Eventually([&] { return quiet(2); }, std::chrono::seconds(30)));
   ASSERT_EQ(K(R"(patch deployment web-app --type=json -p '[{"op":"replace","path":"/spec/replicas","value":2}]')", &out, &err), 0)
       << out << err;
   EXPECT_EQ(out, "deployment.apps/web-app patched (no change)\n");
-  EXPECT_EQ(Str(k_.Get("deployments", "default", "web-app"), "/metadata/resourceVersion"), rv);
+  EXPECT_EQ(Int(k_.Get("deployments", "default", "web-app"), "/metadata/generation"), gen + 1);
   EXPECT_EQ(K(R"(patch deployment web-app --type=json -p '[{"op":"test","path":"/spec/replicas","value":7}]')", &out, &err), 1);
   EXPECT_EQ(Int(k_.Get("deployments", "default", "web-app"), "/spec/replicas"), 2);
 
@@ -629,6 +633,21 @@ TEST_F(KubectlTest, LabelAnnotatePatchConfigMapsServerSideApply) {
   EXPECT_MATCHES(out, R"(^apiVersion: v1\nitems:\n- apiVersion: v1\n)");
   EXPECT_HAS(out, "    name: app-config\n");
   EXPECT_MATCHES(out, R"(\nkind: List\nmetadata:\n  resourceVersion: ""\n$)");
+  // No-op patches of an object no controller touches: nothing is written (same resourceVersion).
+  std::string rv = Str(cm, "/metadata/resourceVersion");
+  ASSERT_EQ(K(R"(patch cm app-config --type=merge -p '{"data":{"color":"blue"}}')", &out, &err), 0) << out << err;
+  EXPECT_EQ(out, "configmap/app-config patched (no change)\n");
+  ASSERT_EQ(K(R"(patch cm app-config --type=json -p '[{"op":"replace","path":"/data/size","value":"10"}]')", &out, &err), 0)
+      << out << err;
+  EXPECT_EQ(out, "configmap/app-config patched (no change)\n");
+  ASSERT_EQ(K(R"(patch cm app-config -p '{"data":{"size":"10"}}')", &out, &err), 0) << out << err;
+  EXPECT_EQ(out, "configmap/app-config patched (no change)\n");
+  EXPECT_EQ(Str(k_.Get("configmaps", "default", "app-config"), "/metadata/resourceVersion"), rv);
+  ASSERT_EQ(K(R"(patch cm app-config --type=json -p '[{"op":"remove","path":"/data/size"}]')", &out, &err), 0) << out << err;
+  EXPECT_EQ(out, "configmap/app-config patched\n");
+  cm = k_.Get("configmaps", "default", "app-config");
+  EXPECT_NE(Str(cm, "/metadata/resourceVersion"), rv);
+  EXPECT_FALSE(cm["data"].contains("size")) << cm.dump();
   EXPECT_EQ(K("create configmap app-config --from-literal=a=b", &out, &err), 1);
   EXPECT_HAS(err, "error: failed to create configmap: configmaps \"app-config\" already exists");
 
