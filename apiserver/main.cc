@@ -5,7 +5,10 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include "apiserver/http_server.h"
+#include "apiserver/kubelet_logs.h"
 #include "apiserver/registry.h"
+#include "apiserver/rest_api.h"
 #include "apiserver/store.h"
 #include "apiserver/zmq_server.h"
 #include "cattle/log.h"
@@ -15,13 +18,16 @@ using namespace cattle;
 
 int main(int argc, char** argv) {
   po::options_description desc("cattle-apiserver: the cluster's store and API server.\nOptions");
-  std::string data_dir, zmq_endpoint, log_level;
+  std::string data_dir, zmq_endpoint, log_level, http_address;
+  int http_port = 7401;
   double time_scale = 1, compaction_age_s = 300, heartbeat_s = 1;
   int64_t compaction_max_events = 0;
   desc.add_options()
       ("help,h", "print this help")
       ("data-dir", po::value(&data_dir)->default_value(".cattle/apiserver-data"), "RocksDB directory")
       ("zmq-endpoint", po::value(&zmq_endpoint)->default_value("tcp://127.0.0.1:7400"), "ZeroMQ endpoint to bind")
+      ("http-address", po::value(&http_address)->default_value("127.0.0.1"), "address of the Kubernetes HTTP API (kubectl)")
+      ("http-port", po::value(&http_port)->default_value(7401), "port of the Kubernetes HTTP API; 0 picks a free one, -1 turns it off")
       ("compaction-age", po::value(&compaction_age_s)->default_value(300), "seconds of watch history kept (before --time-scale)")
       ("compaction-max-events", po::value(&compaction_max_events)->default_value(0), "history events kept at most (0: no limit)")
       ("watch-heartbeat", po::value(&heartbeat_s)->default_value(1), "seconds between watch heartbeats")
@@ -38,6 +44,10 @@ int main(int argc, char** argv) {
   if (vm.count("help")) {
     std::cout << desc;
     return 0;
+  }
+  if (http_port < -1 || http_port > 65535) {
+    std::cerr << "cattle-apiserver: --http-port must be in 0..65535 (or -1 to turn HTTP off)\n";
+    return 2;
   }
   if (time_scale <= 0 || compaction_age_s <= 0 || heartbeat_s <= 0) {
     std::cerr << "cattle-apiserver: --time-scale, --compaction-age and --watch-heartbeat must be positive\n";
@@ -78,12 +88,37 @@ int main(int argc, char** argv) {
     std::cerr << "cattle-apiserver: " << s.message() << "\n";
     return 1;
   }
-  CATTLE_LOG(INFO) << "serving" << kv("zmq", server.endpoint()) << kv("data_dir", data_dir)
-                   << kv("revision", (*store)->CurrentRevision());
+  apiserver::KubeletLogClient kubelet_logs(&registry);
+  std::unique_ptr<apiserver::RestApi> rest;
+  std::unique_ptr<apiserver::HttpServer> http;
+  if (http_port >= 0) {
+    apiserver::RestApiOptions ropts;
+    ropts.server_address = http_address + ":" + std::to_string(http_port);
+    ropts.logs = [&kubelet_logs](const Object& pod, const apiserver::LogOptions& options,
+                                 const std::function<bool(std::string_view)>& on_chunk,
+                                 const std::atomic<bool>* cancelled) {
+      return kubelet_logs.StreamLogs(pod, options, on_chunk, cancelled);
+    };
+    rest = std::make_unique<apiserver::RestApi>(&registry, RealClock::Get(), ropts);
+    apiserver::HttpServerOptions hopts;
+    hopts.address = http_address;
+    hopts.port = http_port;
+    http = std::make_unique<apiserver::HttpServer>(rest.get(), hopts);
+    if (Status s = http->Start(); !s.ok()) {
+      CATTLE_LOG(ERROR) << "cannot serve HTTP" << kv("error", s.ToString());
+      std::cerr << "cattle-apiserver: " << s.message() << "\n";
+      server.Stop();
+      return 1;
+    }
+  }
+  CATTLE_LOG(INFO) << "serving" << kv("zmq", server.endpoint())
+                   << kv("http", http ? http_address + ":" + std::to_string(http->port()) : std::string("off"))
+                   << kv("data_dir", data_dir) << kv("revision", (*store)->CurrentRevision());
 
   int sig = 0;
   sigwait(&signals, &sig);
   CATTLE_LOG(INFO) << "shutting down" << kv("signal", sig);
+  if (http) http->Stop();
   server.Stop();
   store->reset();
   CATTLE_LOG(INFO) << "stopped";

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <random>
 
+#include "apiserver/strategies.h"
 #include "cattle/json_patch.h"
 #include "cattle/strategic_merge.h"
 #include "cattle/validation.h"
@@ -477,6 +478,24 @@ Status Registry::Finalize(const ApiRequest& req, Object& obj, const Object* old,
       Object merged = old->Clone();
       CopyField(obj, merged, "spec");
       obj = std::move(merged);
+    } else if (req.subresource == "resize" && obj.kind()->kind == "Pod") {
+      // pods/resize: only the containers' resources change (matched by name), and the
+      // kubelet is told through status.resize.
+      Object merged = old->Clone();
+      auto from = obj.get<api::Pod>().getSpec().getContainers();
+      auto to = merged.as<api::Pod>().getSpec().getContainers();
+      bool changed = false;
+      for (size_t i = 0; i < to.size(); ++i) {
+        for (auto c : from) {
+          if (c.getName() != to[i].getName()) continue;
+          if (!SemanticEqual(capnp::toDynamic(c.getResources()), capnp::toDynamic(to[i].getResources().asReader()))) {
+            to[i].setResources(c.getResources());
+            changed = true;
+          }
+        }
+      }
+      if (changed) merged.as<api::Pod>().getStatus().setResize("Proposed");
+      obj = std::move(merged);
     } else {
       if (obj.kind()->HasSubresource("status")) CopyField(*old, obj, "status");
       // A namespace's spec.finalizers change only through namespaces/finalize.
@@ -516,7 +535,19 @@ Status Registry::Finalize(const ApiRequest& req, Object& obj, const Object* old,
   if (!meta_status.ok()) {
     for (auto& c : meta_status.causes()) causes->push_back(c);
   }
-  auto more = old == nullptr ? strategy.Validate(obj) : strategy.ValidateUpdate(obj, *old);
+  std::vector<StatusCause> more;
+  if (old == nullptr) {
+    more = strategy.Validate(obj);
+  } else if (req.subresource == "resize" && obj.kind()->kind == "Pod") {
+    // Judge everything but the resources against the old pod.
+    Object old_view = old->Clone();
+    auto from = obj.get<api::Pod>().getSpec().getContainers();
+    auto to = old_view.as<api::Pod>().getSpec().getContainers();
+    for (size_t i = 0; i < to.size() && i < from.size(); ++i) to[i].setResources(from[i].getResources());
+    more = strategy.ValidateUpdate(obj, old_view);
+  } else {
+    more = strategy.ValidateUpdate(obj, *old);
+  }
   causes->insert(causes->end(), more.begin(), more.end());
   return Status::Ok();
 }

@@ -22,9 +22,19 @@ build/bin/store_bench --dir "$work/store" --seconds "$SECONDS_PER_LEVEL"
 
 echo "== cattle-apiserver over ZeroMQ (durable creates, 1 KiB payload)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-build/bin/cattle-apiserver --data-dir "$work/api" --zmq-endpoint "tcp://127.0.0.1:$port" --log-level warn 2>"$work/api.log" &
+hport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+build/bin/cattle-apiserver --data-dir "$work/api" --zmq-endpoint "tcp://127.0.0.1:$port" --http-port "$hport" \
+  --log-level warn 2>"$work/api.log" &
 api_pid=$!
 build/bin/apiserver_bench --endpoint "tcp://127.0.0.1:$port" --seconds "$SECONDS_PER_LEVEL"
+kill "$api_pid"; wait "$api_pid" 2>/dev/null || true; api_pid=
+
+echo "== cattle-apiserver over HTTP (Kubernetes REST, JSON, 1 KiB ConfigMaps, keep-alive connections)"
+build/bin/cattle-apiserver --data-dir "$work/api-http" --zmq-endpoint "tcp://127.0.0.1:$port" --http-port "$hport" \
+  --log-level warn 2>"$work/api-http.log" &
+api_pid=$!
+for _ in $(seq 100); do curl -s "http://127.0.0.1:$hport/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+build/bin/http_bench --port "$hport" --seconds "$SECONDS_PER_LEVEL"
 kill "$api_pid"; wait "$api_pid" 2>/dev/null || true; api_pid=
 
 echo "== etcd $(etcd --version | head -1 | awk '{print $3}') through its JSON gateway (durable puts, 1 KiB), wrk"

@@ -63,6 +63,7 @@ Status Cluster::Load() {
   Json j = Json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::BadRequest(dir_ + "/cluster.json is corrupt");
   config_.apiserver_endpoint = j.value("apiserver", "");
+  config_.http_server = j.value("http", "");
   config_.time_scale = j.value("timeScale", 1.0);
   config_.nodes = j.value("nodes", 0);
   config_.components.clear();
@@ -80,6 +81,7 @@ Status Cluster::Save() const {
   Json j;
   j["dir"] = dir_;
   j["apiserver"] = config_.apiserver_endpoint;
+  if (!config_.http_server.empty()) j["http"] = config_.http_server;
   j["timeScale"] = config_.time_scale;
   j["nodes"] = config_.nodes;
   j["components"] = Json::array();
@@ -92,6 +94,34 @@ Status Cluster::Save() const {
     if (!out) return Status::Internal("cannot write " + tmp);
   }
   fs::rename(tmp, dir_ + "/cluster.json");
+  return Status::Ok();
+}
+
+Status Cluster::WriteKubeconfig() const {
+  if (config_.http_server.empty()) return Status::Ok();
+  std::string tmp = KubeconfigPath() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "apiVersion: v1\n"
+           "kind: Config\n"
+           "clusters:\n"
+           "- name: cattle\n"
+           "  cluster:\n"
+           "    server: " << config_.http_server << "\n"
+           "contexts:\n"
+           "- name: cattle\n"
+           "  context:\n"
+           "    cluster: cattle\n"
+           "    user: cattle\n"
+           "    namespace: default\n"
+           "current-context: cattle\n"
+           "preferences: {}\n"
+           "users:\n"
+           "- name: cattle\n"
+           "  user: {}\n";
+    if (!out) return Status::Internal("cannot write " + tmp);
+  }
+  fs::rename(tmp, KubeconfigPath());
   return Status::Ok();
 }
 

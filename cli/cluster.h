@@ -25,6 +25,7 @@ struct Component {
 struct ClusterConfig {
   std::string dir;                // absolute
   std::string apiserver_endpoint; // tcp://127.0.0.1:7400
+  std::string http_server;        // http://127.0.0.1:7401 ("" for clusters made before HTTP)
   double time_scale = 1;
   int nodes = 0;
   std::vector<Component> components;  // in start order
@@ -40,6 +41,10 @@ class Cluster {
   Status Save() const;
   ClusterConfig& config() { return config_; }
   const Component* Find(const std::string& name) const;
+  // DIR/kubeconfig: a kubeconfig for kubectl and client libraries pointing at http_server
+  // (context "cattle", namespace default). Nothing is written when http_server is empty.
+  std::string KubeconfigPath() const { return dir_ + "/kubeconfig"; }
+  Status WriteKubeconfig() const;
 
   // Starts the component unless it is already running; waits until healthy (or it died:
   // then the error quotes the end of its log).

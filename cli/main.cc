@@ -108,17 +108,19 @@ std::string Resource(const KindInfo& k) {
 int Up(int argc, char** argv) {
   po::options_description desc("Options");
   Common c;
-  int nodes = 3, port = 7400;
+  int nodes = 3, port = 7400, http_port = 0;
   double time_scale = 1;
   AddCommon(desc, c);
   desc.add_options()
       ("nodes", po::value(&nodes)->default_value(3), "kubelets to run (once kubelets exist)")
       ("port", po::value(&port)->default_value(7400), "the apiserver's ZeroMQ port on 127.0.0.1")
+      ("http-port", po::value(&http_port)->default_value(0), "the apiserver's Kubernetes HTTP port (kubectl); default --port + 1")
       ("time-scale", po::value(&time_scale)->default_value(1), "divide every Kubernetes duration by this");
   po::variables_map vm;
   if (int rc = Parse("up", argc, argv, desc, nullptr, vm); rc >= 0) return rc;
-  if (nodes < 0 || time_scale <= 0 || port <= 0 || port > 65535) {
-    std::cerr << "error: --nodes must be >= 0, --time-scale > 0, --port in 1..65535\n";
+  if (http_port == 0) http_port = port + 1;
+  if (nodes < 0 || time_scale <= 0 || port <= 0 || port > 65535 || http_port <= 0 || http_port > 65535) {
+    std::cerr << "error: --nodes must be >= 0, --time-scale > 0, --port and --http-port in 1..65535\n";
     return 2;
   }
   auto start = std::chrono::steady_clock::now();
@@ -134,7 +136,8 @@ int Up(int argc, char** argv) {
     cfg.nodes = nodes;
     cfg.components.push_back({"apiserver",
                               {bin + "/cattle-apiserver", "--data-dir", cluster.dir() + "/apiserver-data",
-                               "--zmq-endpoint", cfg.apiserver_endpoint, "--time-scale", ts},
+                               "--zmq-endpoint", cfg.apiserver_endpoint, "--http-port", std::to_string(http_port),
+                               "--time-scale", ts},
                               "apiserver"});
     for (const char* name : {"scheduler", "controller-manager"}) {
       std::string path = bin + "/cattle-" + name;
@@ -150,8 +153,10 @@ int Up(int argc, char** argv) {
                                   "node:" + node});
       }
     }
+    cfg.http_server = "http://127.0.0.1:" + std::to_string(http_port);
     if (Status s = cluster.Save(); !s.ok()) return Fail(s);
   }
+  if (Status s = cluster.WriteKubeconfig(); !s.ok()) return Fail(s);
   for (const auto& comp : cfg.components) {
     bool was = cluster.Alive(comp.name);
     Status s = cluster.Start(comp, std::chrono::seconds(30));
@@ -167,8 +172,12 @@ int Up(int argc, char** argv) {
   std::cout << secs << " s)\n";
   for (const auto& comp : cfg.components)
     std::cout << "  " << comp.name << "  pid " << cluster.Pid(comp.name) << "  log " << cluster.LogPath(comp.name) << "\n";
-  std::cout << "apiserver: " << cfg.apiserver_endpoint << "\n\nNext:\n"
-            << "  cattle apply -f web-app.yaml\n  cattle get deployments\n  cattle status\n"
+  std::cout << "apiserver: " << cfg.apiserver_endpoint;
+  if (!cfg.http_server.empty()) std::cout << " (ZeroMQ), " << cfg.http_server << " (HTTP, for kubectl)";
+  std::cout << "\n\nNext:\n";
+  if (!cfg.http_server.empty())
+    std::cout << "  export KUBECONFIG=" << cluster.KubeconfigPath() << "\n  kubectl get nodes\n";
+  std::cout << "  cattle apply -f web-app.yaml\n  cattle get deployments\n  cattle status\n"
             << "  cattle kill apiserver && cattle start apiserver\n  cattle down\n";
   return 0;
 }

@@ -357,9 +357,35 @@ std::string SafeEncodeString(std::string_view s) {
   return out;
 }
 
+namespace {
+
+// Drops empty objects and arrays (recursively), as Go's encoder drops empty omitempty
+// fields: a template written with "resources":{} (kubectl rollout undo sends one) is the
+// same template as one without.
+void PruneEmpty(Json& j) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end();) {
+      PruneEmpty(*it);
+      if (it->is_null() || ((it->is_object() || it->is_array()) && it->empty())) it = j.erase(it);
+      else ++it;
+    }
+  } else if (j.is_array()) {
+    for (auto& e : j) PruneEmpty(e);
+  }
+}
+
+// The template's JSON as compared and hashed: empty values pruned.
+Json CanonicalTemplateJson(api::PodTemplateSpec::Reader tmpl) {
+  Json j = EncodeJson(capnp::toDynamic(tmpl));
+  PruneEmpty(j);
+  return j;
+}
+
+}  // namespace
+
 std::string ComputeTemplateHash(api::PodTemplateSpec::Reader tmpl,
                                 std::optional<int32_t> collision_count) {
-  std::string text = EncodeJson(capnp::toDynamic(tmpl)).dump();
+  std::string text = CanonicalTemplateJson(tmpl).dump();
   uint32_t h = Fnv32a(text);
   if (collision_count) {
     unsigned char bytes[8] = {0};
@@ -371,7 +397,7 @@ std::string ComputeTemplateHash(api::PodTemplateSpec::Reader tmpl,
 }
 
 std::string TemplateJsonIgnoringHash(api::PodTemplateSpec::Reader tmpl) {
-  Json j = EncodeJson(capnp::toDynamic(tmpl));
+  Json j = CanonicalTemplateJson(tmpl);
   if (j.contains("metadata") && j["metadata"].is_object()) {
     Json& meta = j["metadata"];
     if (meta.contains("labels") && meta["labels"].is_object()) {

@@ -11,6 +11,7 @@ PACKAGES=(
   libboost-dev libboost-program-options-dev
   libgtest-dev libgmock-dev
   libyaml-cpp-dev nlohmann-json3-dev
+  python3-kubernetes curl
 )
 
 missing=()
