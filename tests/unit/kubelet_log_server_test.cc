@@ -187,6 +187,43 @@ TEST_F(KubeletLogServerTest, NodeAdvertisesTheBoundEndpoint) {
   EXPECT_EQ(j["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"], port);
 }
 
+TEST_F(KubeletLogServerTest, HollowNodesShareOneEndpointAndRequestsNameTheirNode) {
+  // A second node in the same process, served by the same socket.
+  KubeletOptions o;
+  o.node_name = "node-2";
+  o.pod_worker_threads = 1;
+  o.kubelet_endpoint = log_server_->endpoint();
+  SimulatedRuntime runtime2(&clock_);
+  auto kubelet2 = std::make_unique<Kubelet>(api(), &clock_, &runtime2, nullptr, o);
+  Kubelet* k = kubelet2.get();
+  log_server_->AddNode("node-2", [k](const std::string& ns, const std::string& pod, const std::string& uid,
+                                     const std::string& container, bool previous) {
+    return k->OpenContainerLog(ns, pod, uid, container, previous);
+  });
+  kubelet2->Start();
+  ASSERT_TRUE(Eventually([&] { return kubelet2->running(); }));
+  auto node2 = api()->Get(api()->Kind("nodes"), "", "node-2");
+  ASSERT_TRUE(node2.ok());
+  EXPECT_EQ(node2->ToJson()["metadata"]["annotations"]["cattle.dev/kubelet-endpoint"], log_server_->endpoint());
+
+  CreatePod("here", {}, Json::array({{{"name", "web"}, {"image", "httpd:2.4"}}}), "node-1");
+  CreatePod("there", {}, Json::array({{{"name", "web"}, {"image", "redis"}}}), "node-2");
+  WaitRunning("here");
+  WaitRunning("there");
+  auto here = Logs("here");
+  auto there = Logs("there");
+  ASSERT_TRUE(here.ok() && there.ok());
+  EXPECT_TRUE(Has(*here, "AH00489: Apache/2.4 (Unix) configured -- resuming normal operations\n")) << *here;
+  EXPECT_TRUE(Has(*there, "Ready to accept connections tcp\n")) << *there;
+
+  log_server_->RemoveNode("node-2");
+  auto gone = Logs("there");
+  ASSERT_FALSE(gone.ok());
+  EXPECT_TRUE(gone.status().Is(Reason::kNotFound)) << gone.status().ToString();
+  log_server_->Stop();  // before kubelet2 and its runtime go
+  kubelet2.reset();
+}
+
 TEST_F(KubeletLogServerTest, LinesAppearWithTailTimestampsSinceAndLimit) {
   CreatePod("web");
   WaitRunning("web");
