@@ -41,7 +41,13 @@ Informer::Informer(std::unique_ptr<ListerWatcher> lw, Clock* clock, InformerOpti
 
 Informer::~Informer() { Stop(); }
 
-void Informer::AddHandlers(EventHandlers handlers) { handlers_.push_back(std::move(handlers)); }
+void Informer::AddHandlers(EventHandlers handlers) {
+  std::lock_guard<std::mutex> lock(handlers_mu_);
+  if (handlers.on_add) {
+    for (const auto& obj : List()) handlers.on_add(obj);
+  }
+  handlers_.push_back(std::move(handlers));
+}
 
 void Informer::AddIndex(const std::string& name, IndexFunc fn) { index_funcs_[name] = std::move(fn); }
 
@@ -118,6 +124,7 @@ void Informer::IndexRemove(const std::string& key, const Object& obj) {
 void Informer::Apply(const std::string& type, ObjectPtr obj) {
   std::string key = obj->Key();
   ObjectPtr old;
+  std::lock_guard<std::mutex> handlers_lock(handlers_mu_);
   {
     std::unique_lock<std::shared_mutex> lock(cache_mu_);
     auto it = items_.find(key);

@@ -72,8 +72,11 @@ class Informer {
   Informer(std::unique_ptr<ListerWatcher> lw, Clock* clock, InformerOptions options = {});
   ~Informer();
 
-  // Before Start only.
+  // Any time. Added to a started informer, the handlers first get on_add for every object
+  // in the cache (as client-go's AddEventHandler does), then every later event; none is
+  // missed or delivered twice.
   void AddHandlers(EventHandlers handlers);
+  // Before Start only.
   void AddIndex(const std::string& name, IndexFunc fn);
 
   // Starts the informer's thread. Handlers run on it, serially.
@@ -103,7 +106,10 @@ class Informer {
   std::unique_ptr<ListerWatcher> lw_;
   Clock* clock_;
   InformerOptions options_;
-  std::vector<EventHandlers> handlers_;
+  // Held while the cache changes and the handlers hear of it, so that handlers added
+  // meanwhile see each object once.
+  std::mutex handlers_mu_;
+  std::vector<EventHandlers> handlers_;  // GUARDED_BY(handlers_mu_)
   std::map<std::string, IndexFunc> index_funcs_;
 
   mutable std::shared_mutex cache_mu_;

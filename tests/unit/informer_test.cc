@@ -164,6 +164,29 @@ TEST(InformerTest, ExpiredRelistsAndDeliversTheDifference) {
   EXPECT_EQ(inf.List().size(), 3u);
 }
 
+TEST(InformerTest, HandlersAddedToARunningInformerSeeTheCacheThenEveryEvent) {
+  FakeClock clock;
+  auto lw = std::make_unique<FakeLW>();
+  FakeLW* fake = lw.get();
+  fake->objects.push_back(MakePod("a", 5));
+  fake->objects.push_back(MakePod("b", 7));
+  Informer inf(std::move(lw), &clock);
+  inf.Start();
+  ASSERT_TRUE(inf.WaitForSync(std::chrono::seconds(5)));
+  Recorder rec;
+  inf.AddHandlers(rec.Handlers());
+  auto log = rec.Snapshot();
+  std::sort(log.begin(), log.end());
+  EXPECT_EQ(log, (std::vector<std::string>{"add a", "add b"})) << "the cache, replayed as adds on the caller's thread";
+
+  fake->Send("MODIFIED", MakePod("b", 11));
+  fake->Send("ADDED", MakePod("c", 12));
+  ASSERT_TRUE(WaitFor([&] { return rec.Snapshot().size() == 4; }));
+  log = rec.Snapshot();
+  EXPECT_EQ(log[2], "update b 7->11");
+  EXPECT_EQ(log[3], "add c");
+}
+
 TEST(InformerTest, FailedListIsRetriedAfterBackoffOnTheClock) {
   FakeClock clock;
   auto lw = std::make_unique<FakeLW>();
