@@ -1,8 +1,5 @@
 #include "scheduler/cache.h"
 
-#include <algorithm>
-#include <unordered_set>
-
 #include "cattle/log.h"
 
 namespace cattle::scheduler {
@@ -22,68 +19,128 @@ std::vector<std::string> PodNodeNameIndex(const Object& pod) {
 }
 
 Cache::Cache(Informer* pods, Informer* nodes, Clock* clock, Duration assumed_ttl)
-    : pods_(pods), nodes_(nodes), clock_(clock), assumed_ttl_(assumed_ttl) {}
+    : pods_(pods), nodes_(nodes), clock_(clock), assumed_ttl_(assumed_ttl) {
+  nodes_->AddHandlers(EventHandlers{
+      [this](const ObjectPtr& n) { OnNode(n); },
+      [this](const ObjectPtr&, const ObjectPtr& n) { OnNode(n); },
+      [this](const ObjectPtr& n) { OnNodeDeleted(n); },
+  });
+  pods_->AddHandlers(EventHandlers{
+      [this](const ObjectPtr& p) { OnPod(p); },
+      [this](const ObjectPtr& old_pod, const ObjectPtr& p) {
+        if (old_pod->uid() != p->uid()) OnPodDeleted(old_pod);
+        OnPod(p);
+      },
+      [this](const ObjectPtr& p) { OnPodDeleted(p); },
+  });
+}
 
-PodInfoPtr Cache::InfoLocked(const ObjectPtr& pod) {
+void Cache::TouchLocked(const std::string& node) {
+  auto it = nodes_by_name_.find(node);
+  if (it == nodes_by_name_.end()) return;
+  it->second.info = nullptr;
+  snapshot_dirty_ = true;
+  if (!it->second.node && it->second.pods.empty() && it->second.assumed.empty()) nodes_by_name_.erase(it);
+}
+
+void Cache::UnfileLocked(const std::string& key) {
+  auto f = filed_.find(key);
+  if (f == filed_.end()) return;
+  std::string node = f->second.node;
+  filed_.erase(f);
+  auto it = nodes_by_name_.find(node);
+  if (it != nodes_by_name_.end()) it->second.pods.erase(key);
+  TouchLocked(node);
+}
+
+void Cache::DropAssumedLocked(const std::string& key, const char* why) {
+  auto it = assumed_.find(key);
+  if (it == assumed_.end()) return;
+  std::string node = it->second.pod->node_name;
+  if (why) {
+    CATTLE_LOG(INFO) << "forgetting assumed pod" << kv("pod", key) << kv("node", node) << kv("reason", why);
+  }
+  assumed_.erase(it);
+  auto n = nodes_by_name_.find(node);
+  if (n != nodes_by_name_.end()) n->second.assumed.erase(key);
+  TouchLocked(node);
+}
+
+void Cache::OnPod(const ObjectPtr& pod) {
+  std::string key = pod->Key();
   std::string uid = pod->uid();
-  int64_t rv = pod->resource_version();
-  auto it = infos_.find(uid);
-  if (it != infos_.end() && it->second.first == rv && it->second.second->pod == pod)
-    return it->second.second;
-  PodInfoPtr info = PodInfo::From(pod);
-  infos_[uid] = {rv, info};
-  return info;
+  std::string node = pod->get<api::Pod>().getSpec().getNodeName().cStr();
+  bool counted = !node.empty() && !Terminal(*pod);
+  // Parsed outside the lock: the scheduling thread may be taking a snapshot.
+  PodInfoPtr info = counted ? PodInfo::From(pod) : nullptr;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto a = assumed_.find(key);
+  if (a != assumed_.end()) {
+    if (a->second.pod->uid != uid) {
+      DropAssumedLocked(key, "pod gone");
+    } else if (!node.empty()) {
+      DropAssumedLocked(key, nullptr);  // the informer shows the binding: counted from it now
+    }
+  }
+  auto f = filed_.find(key);
+  if (f != filed_.end() && (!counted || f->second.node != node)) UnfileLocked(key);
+  if (!counted) return;
+  filed_[key] = Filed{node, uid};
+  nodes_by_name_[node].pods[key] = std::move(info);
+  TouchLocked(node);
+}
+
+void Cache::OnPodDeleted(const ObjectPtr& pod) {
+  std::string key = pod->Key();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto f = filed_.find(key);
+  if (f != filed_.end() && f->second.uid == pod->uid()) UnfileLocked(key);
+  auto a = assumed_.find(key);
+  if (a != assumed_.end() && a->second.pod->uid == pod->uid()) DropAssumedLocked(key, "pod gone");
+}
+
+void Cache::OnNode(const ObjectPtr& node) {
+  std::string name = node->name();
+  std::lock_guard<std::mutex> lock(mu_);
+  nodes_by_name_[name].node = node;
+  TouchLocked(name);
+}
+
+void Cache::OnNodeDeleted(const ObjectPtr& node) {
+  std::string name = node->name();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = nodes_by_name_.find(name);
+  if (it == nodes_by_name_.end()) return;
+  it->second.node = nullptr;
+  TouchLocked(name);
 }
 
 void Cache::ExpireLocked() {
   TimePoint now = clock_->Now();
-  for (auto it = assumed_.begin(); it != assumed_.end();) {
-    ObjectPtr current = pods_->Get(it->first);
-    const char* why = nullptr;  // logged when set
-    bool drop = true;
-    if (!current || current->uid() != it->second.pod->uid) {
-      why = "pod gone";
-    } else if (current->get<api::Pod>().getSpec().getNodeName().size() > 0) {
-      // The informer shows the binding: the pod is counted from it now.
-    } else if (now >= it->second.deadline) {
-      why = "expired";
-    } else {
-      drop = false;
-    }
-    if (why) {
-      CATTLE_LOG(INFO) << "forgetting assumed pod" << kv("pod", it->first)
-                       << kv("node", it->second.pod->node_name) << kv("reason", why);
-    }
-    it = drop ? assumed_.erase(it) : std::next(it);
-  }
+  std::vector<std::string> expired;
+  for (const auto& [key, a] : assumed_)
+    if (now >= a.deadline) expired.push_back(key);
+  for (const auto& key : expired) DropAssumedLocked(key, "expired");
 }
 
 std::vector<NodeInfoPtr> Cache::Snapshot() {
   std::lock_guard<std::mutex> lock(mu_);
   ExpireLocked();
-  std::vector<NodeInfoPtr> nodes;
-  std::map<std::string, NodeInfo*> by_name;
-  for (const auto& n : nodes_->List()) nodes.push_back(std::make_shared<NodeInfo>(n));
-  std::sort(nodes.begin(), nodes.end(),
-            [](const NodeInfoPtr& a, const NodeInfoPtr& b) { return a->name() < b->name(); });
-  std::unordered_set<std::string> seen;
-  for (auto& node : nodes) {
-    by_name[node->name()] = node.get();
-    for (const auto& pod : pods_->ByIndex(kPodNodeNameIndex, node->name())) {
-      if (Terminal(*pod)) continue;
-      auto info = InfoLocked(pod);
-      seen.insert(info->uid);
-      node->AddPod(std::move(info));
+  if (snapshot_dirty_) {
+    snapshot_.clear();
+    for (auto& [name, entry] : nodes_by_name_) {
+      if (!entry.node) continue;  // pods bound to a node not (yet) seen are not placed
+      if (!entry.info) {
+        auto info = std::make_shared<NodeInfo>(entry.node);
+        for (const auto& [key, pod] : entry.pods) info->AddPod(pod);
+        for (const auto& key : entry.assumed) info->AddPod(assumed_.at(key).pod);
+        entry.info = std::move(info);
+      }
+      snapshot_.push_back(entry.info);
     }
+    snapshot_dirty_ = false;
   }
-  for (const auto& [key, a] : assumed_) {
-    auto it = by_name.find(a.pod->node_name);
-    if (it != by_name.end()) it->second->AddPod(a.pod);
-  }
-  // Keep parsed pods only while they are bound somewhere.
-  for (auto it = infos_.begin(); it != infos_.end();)
-    it = seen.count(it->first) ? std::next(it) : infos_.erase(it);
-  return nodes;
+  return snapshot_;
 }
 
 void Cache::Assume(PodInfoPtr pod, const std::string& node) {
@@ -91,12 +148,17 @@ void Cache::Assume(PodInfoPtr pod, const std::string& node) {
   info->node_name = node;
   std::string key = info->key;
   std::lock_guard<std::mutex> lock(mu_);
-  assumed_[key] = Assumed{std::move(info), clock_->Now() + assumed_ttl_};
+  auto f = filed_.find(key);
+  if (f != filed_.end() && f->second.uid == info->uid) return;  // already bound, and counted
+  DropAssumedLocked(key, nullptr);
+  assumed_[key] = Assumed{info, clock_->Now() + assumed_ttl_};
+  nodes_by_name_[node].assumed.insert(key);
+  TouchLocked(node);
 }
 
 void Cache::Forget(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  assumed_.erase(key);
+  DropAssumedLocked(key, nullptr);
 }
 
 bool Cache::IsAssumed(const std::string& key) {

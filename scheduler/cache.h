@@ -1,20 +1,25 @@
-// Cache: builds the snapshot each scheduling cycle works on — every node with the pods
-// bound to it (from the shared informers, found through an index on spec.nodeName) — and
-// keeps Kubernetes' "assumed" pods: a pod the scheduler has just bound counts on its node
-// at once, before the informer shows the binding, so a burst of pods does not overcommit
-// a node. An assumption is forgotten when the informer shows the pod bound (it is then
-// counted from the informer), deleted or replaced (another uid), or `assumed_ttl` after
-// it was made.
+// Cache: what each scheduling cycle works on — every node with the pods bound to it — kept
+// up to date incrementally from the shared informers' events (Kubernetes' scheduler cache),
+// plus Kubernetes' "assumed" pods: a pod the scheduler has just bound counts on its node at
+// once, before the informer shows the binding, so a burst of pods does not overcommit a
+// node. An assumption is forgotten when the informer shows the pod bound (it is then
+// counted from the informer), deleted or replaced (another uid), or `assumed_ttl` after it
+// was made.
+//
+// A node's NodeInfo is rebuilt only when the node, one of its pods or an assumption on it
+// changed; a snapshot costs one pointer per node otherwise. With thousands of nodes and
+// pods, that keeps a cycle's cost independent of the number of bound pods.
 //
 // Pods in phase Succeeded or Failed hold no resources and are left out, as the scheduler's
 // informer in Kubernetes filters them.
 //
-// Thread-safety: every method may be called from any thread (one mutex); in the scheduler
-// only the scheduling thread writes.
+// Thread-safety: every method may be called from any thread (one mutex); the informers'
+// handlers update it on their threads.
 #pragma once
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,10 +36,14 @@ std::vector<std::string> PodNodeNameIndex(const Object& pod);
 
 class Cache {
  public:
-  // The informers must carry kPodNodeNameIndex (pods) and outlive the cache.
+  // Registers handlers on both informers (which may already be running: their current
+  // objects are then replayed). The informers must outlive the cache, and the cache must
+  // not be destroyed while they run (their handlers point at it).
   Cache(Informer* pods, Informer* nodes, Clock* clock, Duration assumed_ttl);
 
-  // The current nodes, each with its bound and assumed pods, ordered by node name.
+  // The current nodes, each with its bound and assumed pods, ordered by node name. The
+  // NodeInfos are shared with the cache and later snapshots and never change once handed
+  // out: callers must not modify them (copy one to change it).
   std::vector<NodeInfoPtr> Snapshot();
 
   // Counts `pod` on `node` until the informer catches up (see above).
@@ -49,10 +58,28 @@ class Cache {
     PodInfoPtr pod;  // node_name is the assumed node
     TimePoint deadline;
   };
-  // Drops assumptions the informer has made unnecessary or that expired.  REQUIRES(mu_)
+  struct NodeEntry {
+    ObjectPtr node;                           // null while only pods name this node
+    std::map<std::string, PodInfoPtr> pods;   // bound (informer), not terminal, by key
+    std::set<std::string> assumed;            // keys in assumed_ on this node
+    NodeInfoPtr info;                         // built on demand; null when stale
+  };
+  struct Filed {
+    std::string node, uid;
+  };
+
+  void OnPod(const ObjectPtr& pod);         // added or updated
+  void OnPodDeleted(const ObjectPtr& pod);
+  void OnNode(const ObjectPtr& node);       // added or updated
+  void OnNodeDeleted(const ObjectPtr& node);
+  // Removes `key` from the pods of the node it was filed under.  REQUIRES(mu_)
+  void UnfileLocked(const std::string& key);
+  // Drops the assumption for `key`, logging `why` when set.  REQUIRES(mu_)
+  void DropAssumedLocked(const std::string& key, const char* why);
+  // Drops assumptions whose TTL passed.  REQUIRES(mu_)
   void ExpireLocked();
-  // A PodInfo for this object, reused while its resourceVersion is unchanged.  REQUIRES(mu_)
-  PodInfoPtr InfoLocked(const ObjectPtr& pod);
+  // Marks a node's NodeInfo stale; drops the entry once nothing refers to it.  REQUIRES(mu_)
+  void TouchLocked(const std::string& node);
 
   Informer* const pods_;
   Informer* const nodes_;
@@ -60,9 +87,11 @@ class Cache {
   const Duration assumed_ttl_;
 
   std::mutex mu_;
-  std::map<std::string, Assumed> assumed_;  // GUARDED_BY(mu_), by pod key
-  // Parsed pods by uid, with the resourceVersion they were parsed at.
-  std::unordered_map<std::string, std::pair<int64_t, PodInfoPtr>> infos_;  // GUARDED_BY(mu_)
+  std::map<std::string, NodeEntry> nodes_by_name_;     // GUARDED_BY(mu_)
+  std::unordered_map<std::string, Filed> filed_;       // GUARDED_BY(mu_): pod key -> where filed
+  std::map<std::string, Assumed> assumed_;             // GUARDED_BY(mu_), by pod key
+  std::vector<NodeInfoPtr> snapshot_;                  // GUARDED_BY(mu_): valid unless dirty
+  bool snapshot_dirty_ = true;                         // GUARDED_BY(mu_)
 };
 
 }  // namespace cattle::scheduler

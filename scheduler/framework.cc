@@ -67,17 +67,35 @@ std::vector<int64_t> Framework::RunScores(const PodInfo& pod,
   return total;
 }
 
+size_t Framework::NumFeasibleNodesToFind(size_t all_nodes) const {
+  // minFeasibleNodesToFind / minFeasibleNodesPercentageToFind in Kubernetes.
+  constexpr size_t kMinFeasibleNodesToFind = 100;
+  constexpr int kMinFeasibleNodesPercentageToFind = 5;
+  int percent = percentage_of_nodes_to_score_;
+  if (all_nodes < kMinFeasibleNodesToFind || percent >= 100) return all_nodes;
+  if (percent <= 0) {
+    percent = 50 - static_cast<int>(all_nodes / 125);
+    if (percent < kMinFeasibleNodesPercentageToFind) percent = kMinFeasibleNodesPercentageToFind;
+  }
+  size_t n = all_nodes * percent / 100;
+  return n < kMinFeasibleNodesToFind ? kMinFeasibleNodesToFind : n;
+}
+
 ScheduleResult Framework::SchedulePod(const PodInfo& pod, const std::vector<NodeInfoPtr>& nodes,
-                                      std::mt19937_64* rng) const {
+                                      std::mt19937_64* rng, size_t* next_start_index) const {
   ScheduleResult result;
   if (nodes.empty()) {
     result.code = Code::kUnschedulableAndUnresolvable;
     result.message = "no nodes available to schedule pods";
     return result;
   }
+  const size_t want = NumFeasibleNodesToFind(nodes.size());
+  const size_t start = next_start_index ? *next_start_index % nodes.size() : 0;
+  size_t processed = 0;
   std::vector<const NodeInfo*> feasible;
   NodeToStatus statuses;
-  for (const auto& node : nodes) {
+  for (; processed < nodes.size() && feasible.size() < want; ++processed) {
+    const auto& node = nodes[(start + processed) % nodes.size()];
     FilterResult r = RunFilters(pod, *node);
     if (r.ok()) {
       feasible.push_back(node.get());
@@ -89,6 +107,7 @@ ScheduleResult Framework::SchedulePod(const PodInfo& pod, const std::vector<Node
       statuses.emplace(node->name(), std::move(r));
     }
   }
+  if (next_start_index) *next_start_index = (start + processed) % nodes.size();
   result.feasible_nodes = static_cast<int>(feasible.size());
   if (feasible.empty()) {
     result.code = Code::kUnschedulable;

@@ -54,6 +54,9 @@ bool NodeSelectorTermMatches(api::NodeSelectorTerm::Reader term,
 
 bool PodMatchesNodeSelectorAndAffinity(api::Pod::Reader pod, api::Node::Reader node) {
   auto spec = pod.getSpec();
+  bool required_affinity = spec.hasAffinity() && spec.getAffinity().hasNodeAffinity() &&
+                           spec.getAffinity().getNodeAffinity().hasRequiredDuringSchedulingIgnoredDuringExecution();
+  if (spec.getNodeSelector().getEntries().size() == 0 && !required_affinity) return true;
   auto labels = ToStdMap(node.getMetadata().getLabels());
   for (auto e : spec.getNodeSelector().getEntries()) {
     auto it = labels.find(e.getKey().cStr());

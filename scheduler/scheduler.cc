@@ -1,5 +1,7 @@
 #include "scheduler/scheduler.h"
 
+#include <algorithm>
+
 #include "cattle/log.h"
 
 namespace cattle::scheduler {
@@ -164,6 +166,7 @@ Scheduler::~Scheduler() { Stop(); }
 
 void Scheduler::Run() {
   if (started_.exchange(true)) return;
+  for (int i = 0; i < std::max(1, options_.bind_workers); ++i) binders_.emplace_back([this] { BinderLoop(); });
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -171,6 +174,31 @@ void Scheduler::Stop() {
   stopping_ = true;
   queue_->ShutDown();
   if (thread_.joinable()) thread_.join();
+  std::deque<std::function<void()>> dropped;
+  {
+    std::lock_guard<std::mutex> lock(bind_mu_);
+    binders_stopping_ = true;
+    dropped.swap(binds_);
+  }
+  bind_cv_.notify_all();
+  for (auto& t : binders_)
+    if (t.joinable()) t.join();
+  binders_.clear();
+  dropped.clear();  // never started: their pods stay assumed until the TTL, unused
+}
+
+void Scheduler::BinderLoop() {
+  while (true) {
+    std::function<void()> task;
+    {
+      std::unique_lock<std::mutex> lock(bind_mu_);
+      bind_cv_.wait(lock, [this] { return binders_stopping_ || !binds_.empty(); });
+      if (binders_stopping_) return;
+      task = std::move(binds_.front());
+      binds_.pop_front();
+    }
+    task();
+  }
 }
 
 void Scheduler::Loop() {
@@ -192,14 +220,25 @@ void Scheduler::ScheduleOne(const QueuedPod& queued) {
   }
   PodInfoPtr pod = PodInfo::From(obj);
   std::vector<NodeInfoPtr> nodes = cache_.Snapshot();
-  ScheduleResult result = framework_->SchedulePod(*pod, nodes, &rng_);
+  ScheduleResult result = framework_->SchedulePod(*pod, nodes, &rng_, &next_start_node_index_);
   if (result.node.empty()) {
     HandleFailure(obj, result.code, result.message);
     return;
   }
-  // Assume first, so that the next cycle counts the pod even if the informer lags.
+  // Assume first, so that the next cycle counts the pod even though the binding is still
+  // in flight and the informer lags.
   cache_.Assume(pod, result.node);
-  auto bound = client_->Bind(pod->namespace_, pod->name, result.node, pod->uid);
+  {
+    std::lock_guard<std::mutex> lock(bind_mu_);
+    binds_.push_back([this, obj, pod, node = result.node, queued, feasible = result.feasible_nodes,
+                      n = nodes.size()] { Bind(obj, pod, node, queued, feasible, n); });
+  }
+  bind_cv_.notify_one();
+}
+
+void Scheduler::Bind(const ObjectPtr& obj, const PodInfoPtr& pod, const std::string& node,
+                     const QueuedPod& queued, int feasible_nodes, size_t nodes) {
+  auto bound = client_->Bind(pod->namespace_, pod->name, node, pod->uid);
   if (!bound.ok()) {
     cache_.Forget(queued.key);
     HandleFailure(obj, Code::kError,
@@ -207,11 +246,10 @@ void Scheduler::ScheduleOne(const QueuedPod& queued) {
     return;
   }
   scheduled_++;
-  CATTLE_LOG(INFO) << "bound pod" << kv("pod", queued.key) << kv("node", result.node)
-                   << kv("attempts", queued.attempts) << kv("feasible_nodes", result.feasible_nodes)
-                   << kv("nodes", nodes.size());
-  recorder_->Event(*obj, "Normal", "Scheduled",
-                   "Successfully assigned " + queued.key + " to " + result.node);
+  CATTLE_LOG(INFO) << "bound pod" << kv("pod", queued.key) << kv("node", node)
+                   << kv("attempts", queued.attempts) << kv("feasible_nodes", feasible_nodes)
+                   << kv("nodes", nodes);
+  recorder_->Event(*obj, "Normal", "Scheduled", "Successfully assigned " + queued.key + " to " + node);
   queue_->Done(queued.key);
 }
 

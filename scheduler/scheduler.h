@@ -6,8 +6,10 @@
 // handlers only feed the SchedulingQueue (see scheduling_queue.h for back-off and
 // requeueing on cluster events). Each cycle pops one pod, re-reads it from the informer
 // cache, takes a snapshot of the nodes and the pods on them (Cache), runs the Framework's
-// filters and scores, assumes the pod on the chosen node and binds it through the
-// pods/binding subresource.
+// filters and scores and assumes the pod on the chosen node. Binding it through the
+// pods/binding subresource is the binding cycle, which runs on a pool of binder threads
+// (Kubernetes binds in a goroutine per pod): the next pod is scheduled meanwhile, counting
+// the assumed one, so the apiserver's round trip does not limit the scheduling rate.
 //
 // On success: Event Normal "Scheduled" "Successfully assigned <ns>/<name> to <node>" (the
 // binding itself sets condition PodScheduled=True).
@@ -20,11 +22,16 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cattle/client.h"
 #include "cattle/events.h"
@@ -49,6 +56,8 @@ struct SchedulerOptions {
   Duration assumed_pod_ttl = std::chrono::seconds(30);
   // Seed of the tie-breaking among equally scored nodes; 0: a random seed. Default: 0.
   uint64_t seed = 0;
+  // Threads running binding cycles, i.e. bindings in flight at once. Default: 8.
+  int bind_workers = 8;
 
   // These options with every duration divided by the time scale.
   SchedulerOptions Scaled(const TimeScale& scale) const;
@@ -70,8 +79,10 @@ class Scheduler {
   // schedules until Stop(). Returns at once (safe from a leader-election callback).
   // Later calls do nothing.
   void Run();
-  // Stops scheduling and joins the thread (the attempt in progress finishes). Idempotent.
-  // Informer handlers may still run afterwards; they only touch the (still valid) queue.
+  // Stops scheduling and joins the threads (the attempt and the bindings in progress
+  // finish; bindings not started yet are dropped with their assumptions). Idempotent.
+  // Informer handlers may still run afterwards; they only touch the (still valid) queue
+  // and cache.
   void Stop();
 
   // For tests.
@@ -83,6 +94,10 @@ class Scheduler {
  private:
   void Loop();
   void ScheduleOne(const QueuedPod& queued);
+  // The binding cycle of an assumed pod (on a binder thread).
+  void Bind(const ObjectPtr& obj, const PodInfoPtr& pod, const std::string& node, const QueuedPod& queued,
+            int feasible_nodes, size_t nodes);
+  void BinderLoop();
   void HandleFailure(const ObjectPtr& pod, Code code, const std::string& message);
   void SetUnschedulableCondition(const Object& pod, const std::string& reason,
                                  const std::string& message);
@@ -98,6 +113,13 @@ class Scheduler {
   std::shared_ptr<SchedulingQueue> queue_;
   Cache cache_;
   std::mt19937_64 rng_;  // scheduling thread only
+  size_t next_start_node_index_ = 0;  // scheduling thread only
+
+  std::mutex bind_mu_;
+  std::condition_variable bind_cv_;
+  std::deque<std::function<void()>> binds_;  // GUARDED_BY(bind_mu_): binding cycles to run
+  bool binders_stopping_ = false;            // GUARDED_BY(bind_mu_)
+  std::vector<std::thread> binders_;
 
   std::atomic<bool> started_{false};
   std::atomic<bool> stopping_{false};

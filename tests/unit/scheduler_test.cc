@@ -492,6 +492,36 @@ TEST(SchedulerFrameworkTest, PicksTheBestScoredFeasibleNode) {
   EXPECT_EQ(chosen, (std::set<std::string>{"t1", "t2"}));
 }
 
+TEST(SchedulerFrameworkTest, LargeClustersAreSampledFromARotatingStart) {
+  Framework f;
+  RegisterDefaultPlugins(&f);
+  // percentageOfNodesToScore: all below 100 nodes, else 50 % minus 1 % per 125 nodes, at
+  // least 5 %, and at least 100 nodes.
+  EXPECT_EQ(f.NumFeasibleNodesToFind(50), 50u);
+  EXPECT_EQ(f.NumFeasibleNodesToFind(150), 100u);
+  EXPECT_EQ(f.NumFeasibleNodesToFind(250), 120u);
+  EXPECT_EQ(f.NumFeasibleNodesToFind(1000), 420u);
+  EXPECT_EQ(f.NumFeasibleNodesToFind(10000), 500u);
+  std::mt19937_64 rng(7);
+  std::vector<NodeInfoPtr> nodes;
+  for (int i = 0; i < 250; ++i) nodes.push_back(Node(NodeJson("n" + std::to_string(i))));
+  size_t next = 0;
+  auto pod = Pod(PodJson("p", "1"));
+  EXPECT_EQ(f.SchedulePod(*pod, nodes, &rng, &next).feasible_nodes, 120);
+  EXPECT_EQ(next, 120u);
+  f.SchedulePod(*pod, nodes, &rng, &next);
+  EXPECT_EQ(next, 240u);
+  f.SchedulePod(*pod, nodes, &rng, &next);
+  EXPECT_EQ(next, 110u) << "round the list";
+  // A pod that fits nowhere is checked against every node, whatever the sample size.
+  auto r = f.SchedulePod(*Pod(PodJson("huge", "64")), nodes, &rng, &next);
+  EXPECT_EQ(r.node, "");
+  EXPECT_EQ(r.message.rfind("0/250 nodes are available: 250 Insufficient cpu.", 0), 0u) << r.message;
+  EXPECT_EQ(next, 110u);
+  f.set_percentage_of_nodes_to_score(100);
+  EXPECT_EQ(f.SchedulePod(*pod, nodes, &rng, &next).feasible_nodes, 250);
+}
+
 // --- the scheduling queue ------------------------------------------------------------
 
 TEST(SchedulingQueueTest, PopsByPriorityThenArrival) {
@@ -918,6 +948,40 @@ TEST_F(SchedulerTest, CacheCountsAssumedPodsUntilTheInformerShowsTheBinding) {
   clock.Advance(seconds(1));
   EXPECT_EQ(cache.Snapshot()[0]->requested().milli_cpu, 600);
   EXPECT_FALSE(cache.IsAssumed("default/q"));
+}
+
+TEST_F(SchedulerTest, CacheFollowsNodesAndBoundPodsIncrementally) {
+  Informer* pods = informers.For(Kind("pods"));
+  Informer* nodes = informers.For(Kind("nodes"));
+  Cache cache(pods, nodes, &clock, seconds(30));  // before the informers start
+  informers.Start();
+  ASSERT_TRUE(informers.WaitForSync(seconds(10)));
+  EXPECT_TRUE(cache.Snapshot().empty());
+  Create(NodeJson("b"));
+  Create(NodeJson("a"));
+  Json bound = PodJson("p", "300m");
+  bound["spec"]["nodeName"] = "b";
+  Create(bound);
+  auto node = [&](const std::vector<NodeInfoPtr>& snap, const std::string& name) -> NodeInfoPtr {
+    for (const auto& n : snap)
+      if (n->name() == name) return n;
+    return nullptr;
+  };
+  ASSERT_TRUE(Eventually([&] {
+    auto snap = cache.Snapshot();
+    return snap.size() == 2 && node(snap, "b")->requested().milli_cpu == 300;
+  }));
+  auto before = cache.Snapshot();
+  EXPECT_EQ(before[0]->name(), "a") << "ordered by name";
+  EXPECT_EQ(before[1]->pods().size(), 1u);
+  EXPECT_EQ(cache.Snapshot()[0], before[0]) << "an unchanged node is not rebuilt";
+
+  ASSERT_TRUE(client()->Delete(Kind("pods"), "default", "p", DeleteOptions{.grace_period_seconds = 0}).ok());
+  ASSERT_TRUE(Eventually([&] { return node(cache.Snapshot(), "b")->pods().empty(); }));
+  EXPECT_EQ(before[1]->requested().milli_cpu, 300) << "a snapshot handed out never changes";
+  ASSERT_TRUE(client()->Delete(Kind("nodes"), "", "a").ok());
+  ASSERT_TRUE(Eventually([&] { return cache.Snapshot().size() == 1; }));
+  EXPECT_EQ(cache.Snapshot()[0]->name(), "b");
 }
 
 }  // namespace
