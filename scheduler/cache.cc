@@ -39,8 +39,18 @@ void Cache::TouchLocked(const std::string& node) {
   auto it = nodes_by_name_.find(node);
   if (it == nodes_by_name_.end()) return;
   it->second.info = nullptr;
-  snapshot_dirty_ = true;
+  if (it->second.node) changed_.insert(node);
   if (!it->second.node && it->second.pods.empty() && it->second.assumed.empty()) nodes_by_name_.erase(it);
+}
+
+NodeInfoPtr Cache::BuildLocked(NodeEntry& entry) {
+  if (!entry.info) {
+    auto info = std::make_shared<NodeInfo>(entry.node);
+    for (const auto& [key, pod] : entry.pods) info->AddPod(pod);
+    for (const auto& key : entry.assumed) info->AddPod(assumed_.at(key).pod);
+    entry.info = std::move(info);
+  }
+  return entry.info;
 }
 
 void Cache::UnfileLocked(const std::string& key) {
@@ -60,6 +70,7 @@ void Cache::DropAssumedLocked(const std::string& key, const char* why) {
   if (why) {
     CATTLE_LOG(INFO) << "forgetting assumed pod" << kv("pod", key) << kv("node", node) << kv("reason", why);
   }
+  expiry_.erase({it->second.deadline, key});
   assumed_.erase(it);
   auto n = nodes_by_name_.find(node);
   if (n != nodes_by_name_.end()) n->second.assumed.erase(key);
@@ -102,7 +113,9 @@ void Cache::OnPodDeleted(const ObjectPtr& pod) {
 void Cache::OnNode(const ObjectPtr& node) {
   std::string name = node->name();
   std::lock_guard<std::mutex> lock(mu_);
-  nodes_by_name_[name].node = node;
+  NodeEntry& entry = nodes_by_name_[name];
+  if (!entry.node) nodes_changed_ = true;
+  entry.node = node;
   TouchLocked(name);
 }
 
@@ -110,36 +123,41 @@ void Cache::OnNodeDeleted(const ObjectPtr& node) {
   std::string name = node->name();
   std::lock_guard<std::mutex> lock(mu_);
   auto it = nodes_by_name_.find(name);
-  if (it == nodes_by_name_.end()) return;
+  if (it == nodes_by_name_.end() || !it->second.node) return;
   it->second.node = nullptr;
+  nodes_changed_ = true;
   TouchLocked(name);
 }
 
 void Cache::ExpireLocked() {
   TimePoint now = clock_->Now();
-  std::vector<std::string> expired;
-  for (const auto& [key, a] : assumed_)
-    if (now >= a.deadline) expired.push_back(key);
-  for (const auto& key : expired) DropAssumedLocked(key, "expired");
+  while (!expiry_.empty() && now >= expiry_.begin()->first) {
+    std::string key = expiry_.begin()->second;
+    DropAssumedLocked(key, "expired");
+  }
 }
 
 std::vector<NodeInfoPtr> Cache::Snapshot() {
   std::lock_guard<std::mutex> lock(mu_);
   ExpireLocked();
-  if (snapshot_dirty_) {
+  if (nodes_changed_) {
     snapshot_.clear();
+    slot_.clear();
     for (auto& [name, entry] : nodes_by_name_) {
       if (!entry.node) continue;  // pods bound to a node not (yet) seen are not placed
-      if (!entry.info) {
-        auto info = std::make_shared<NodeInfo>(entry.node);
-        for (const auto& [key, pod] : entry.pods) info->AddPod(pod);
-        for (const auto& key : entry.assumed) info->AddPod(assumed_.at(key).pod);
-        entry.info = std::move(info);
-      }
-      snapshot_.push_back(entry.info);
+      slot_[name] = snapshot_.size();
+      snapshot_.push_back(BuildLocked(entry));
     }
-    snapshot_dirty_ = false;
+    nodes_changed_ = false;
+  } else {
+    for (const auto& name : changed_) {
+      auto it = nodes_by_name_.find(name);
+      auto slot = slot_.find(name);
+      if (it != nodes_by_name_.end() && it->second.node && slot != slot_.end())
+        snapshot_[slot->second] = BuildLocked(it->second);
+    }
   }
+  changed_.clear();
   return snapshot_;
 }
 
@@ -151,7 +169,9 @@ void Cache::Assume(PodInfoPtr pod, const std::string& node) {
   auto f = filed_.find(key);
   if (f != filed_.end() && f->second.uid == info->uid) return;  // already bound, and counted
   DropAssumedLocked(key, nullptr);
-  assumed_[key] = Assumed{info, clock_->Now() + assumed_ttl_};
+  TimePoint deadline = clock_->Now() + assumed_ttl_;
+  assumed_[key] = Assumed{info, deadline};
+  expiry_.emplace(deadline, key);
   nodes_by_name_[node].assumed.insert(key);
   TouchLocked(node);
 }

@@ -22,6 +22,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cattle/informer.h"
@@ -80,6 +81,8 @@ class Cache {
   void ExpireLocked();
   // Marks a node's NodeInfo stale; drops the entry once nothing refers to it.  REQUIRES(mu_)
   void TouchLocked(const std::string& node);
+  // The entry's NodeInfo, built if stale.  REQUIRES(mu_)
+  NodeInfoPtr BuildLocked(NodeEntry& entry);
 
   Informer* const pods_;
   Informer* const nodes_;
@@ -90,8 +93,13 @@ class Cache {
   std::map<std::string, NodeEntry> nodes_by_name_;     // GUARDED_BY(mu_)
   std::unordered_map<std::string, Filed> filed_;       // GUARDED_BY(mu_): pod key -> where filed
   std::map<std::string, Assumed> assumed_;             // GUARDED_BY(mu_), by pod key
-  std::vector<NodeInfoPtr> snapshot_;                  // GUARDED_BY(mu_): valid unless dirty
-  bool snapshot_dirty_ = true;                         // GUARDED_BY(mu_)
+  std::set<std::pair<TimePoint, std::string>> expiry_; // GUARDED_BY(mu_): assumed_ by deadline
+  // The last snapshot; its slots (by node name) are replaced as nodes change, and it is
+  // rebuilt when nodes come or go.
+  std::vector<NodeInfoPtr> snapshot_;                  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, size_t> slot_;       // GUARDED_BY(mu_)
+  std::unordered_set<std::string> changed_;            // GUARDED_BY(mu_): nodes to rebuild
+  bool nodes_changed_ = true;                          // GUARDED_BY(mu_): a node came or went
 };
 
 }  // namespace cattle::scheduler

@@ -72,7 +72,8 @@ bool PodMatchesNodeSelectorAndAffinity(api::Pod::Reader pod, api::Node::Reader n
 }
 
 FilterResult NodeAffinity::Filter(const PodInfo& pod, const NodeInfo& node) const {
-  if (PodMatchesNodeSelectorAndAffinity(pod.get(), node.node())) return FilterResult::Success();
+  if (!pod.constrains_nodes || PodMatchesNodeSelectorAndAffinity(pod.get(), node.node()))
+    return FilterResult::Success();
   return FilterResult::Unresolvable("node(s) didn't match Pod's node affinity/selector");
 }
 

@@ -3,11 +3,7 @@
 namespace cattle::scheduler {
 
 FilterResult NodeReady::Filter(const PodInfo& pod, const NodeInfo& node) const {
-  for (auto c : node.node().getStatus().getConditions())
-    if (c.getType() == "Ready") {
-      if (c.getStatus() == "True") return FilterResult::Success();
-      break;
-    }
+  if (node.ready()) return FilterResult::Success();
   return FilterResult::Unresolvable("node(s) were not ready");
 }
 

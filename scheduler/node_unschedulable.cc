@@ -5,7 +5,7 @@
 namespace cattle::scheduler {
 
 FilterResult NodeUnschedulable::Filter(const PodInfo& pod, const NodeInfo& node) const {
-  if (!node.node().getSpec().getUnschedulable()) return FilterResult::Success();
+  if (!node.unschedulable()) return FilterResult::Success();
   if (TolerationsTolerateTaint(pod.get().getSpec().getTolerations(),
                                "node.kubernetes.io/unschedulable", "", "NoSchedule"))
     return FilterResult::Success();

@@ -20,14 +20,13 @@ bool TolerationsTolerateTaint(capnp::List<api::Toleration>::Reader tolerations,
 }
 
 FilterResult TaintToleration::Filter(const PodInfo& pod, const NodeInfo& node) const {
+  if (node.taints().empty()) return FilterResult::Success();
   auto tolerations = pod.get().getSpec().getTolerations();
-  for (auto taint : node.node().getSpec().getTaints()) {
-    std::string effect = taint.getEffect().cStr();
-    if (effect != "NoSchedule" && effect != "NoExecute") continue;
-    std::string key = taint.getKey().cStr(), value = taint.getValue().cStr();
-    if (!TolerationsTolerateTaint(tolerations, key, value, effect))
-      return FilterResult::Unresolvable("node(s) had untolerated taint {" + key + ": " + value +
-                                        "}");
+  for (const auto& taint : node.taints()) {
+    if (taint.effect != "NoSchedule" && taint.effect != "NoExecute") continue;
+    if (!TolerationsTolerateTaint(tolerations, taint.key, taint.value, taint.effect))
+      return FilterResult::Unresolvable("node(s) had untolerated taint {" + taint.key + ": " +
+                                        taint.value + "}");
   }
   return FilterResult::Success();
 }

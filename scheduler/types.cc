@@ -147,6 +147,10 @@ std::shared_ptr<const PodInfo> PodInfo::From(ObjectPtr pod) {
   info->preemption_policy = spec.getPreemptionPolicy().cStr();
   info->requests = PodRequests(spec, false);
   info->non_zero_requests = PodRequests(spec, true);
+  info->constrains_nodes =
+      spec.getNodeSelector().getEntries().size() > 0 ||
+      (spec.hasAffinity() && spec.getAffinity().hasNodeAffinity() &&
+       spec.getAffinity().getNodeAffinity().hasRequiredDuringSchedulingIgnoredDuringExecution());
   info->pod = std::move(pod);
   return info;
 }
@@ -154,6 +158,14 @@ std::shared_ptr<const PodInfo> PodInfo::From(ObjectPtr pod) {
 NodeInfo::NodeInfo(ObjectPtr node) : node_(std::move(node)) {
   auto n = node_->get<api::Node>();
   name_ = n.getMetadata().getName().cStr();
+  for (auto c : n.getStatus().getConditions()) {
+    if (c.getType() != "Ready") continue;
+    ready_ = c.getStatus() == "True";
+    break;
+  }
+  unschedulable_ = n.getSpec().getUnschedulable();
+  for (auto t : n.getSpec().getTaints())
+    taints_.push_back(Taint{t.getKey().cStr(), t.getValue().cStr(), t.getEffect().cStr()});
   allocatable_ = ResourcesFromList(n.getStatus().getAllocatable(), &allowed_pods_);
 }
 

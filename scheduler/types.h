@@ -62,6 +62,8 @@ struct PodInfo {
   std::string preemption_policy;
   Resources requests;           // PodRequests(spec, false): what must fit
   Resources non_zero_requests;  // PodRequests(spec, true): what scoring counts
+  // spec.nodeSelector is not empty or required node affinity is set.
+  bool constrains_nodes = false;
 
   api::Pod::Reader get() const { return pod->get<api::Pod>(); }
   static std::shared_ptr<const PodInfo> From(ObjectPtr pod);
@@ -70,11 +72,20 @@ using PodInfoPtr = std::shared_ptr<const PodInfo>;
 
 class NodeInfo {
  public:
+  struct Taint {
+    std::string key, value, effect;
+  };
+
   explicit NodeInfo(ObjectPtr node);
 
   const std::string& name() const { return name_; }
   api::Node::Reader node() const { return node_->get<api::Node>(); }
   const ObjectPtr& object() const { return node_; }
+  // Read from the Node once, for the filters that run on every node in every cycle: the
+  // first Ready condition is True; spec.unschedulable; spec.taints.
+  bool ready() const { return ready_; }
+  bool unschedulable() const { return unschedulable_; }
+  const std::vector<Taint>& taints() const { return taints_; }
   // status.allocatable; `allowed_pods` is its "pods" entry (0 when absent).
   const Resources& allocatable() const { return allocatable_; }
   int64_t allowed_pods() const { return allowed_pods_; }
@@ -90,6 +101,9 @@ class NodeInfo {
  private:
   ObjectPtr node_;
   std::string name_;
+  bool ready_ = false;
+  bool unschedulable_ = false;
+  std::vector<Taint> taints_;
   Resources allocatable_;
   int64_t allowed_pods_ = 0;
   Resources requested_;
