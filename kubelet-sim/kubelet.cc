@@ -21,10 +21,10 @@ WorkQueueOptions QueueOptions(const KubeletOptions& o) {
 }  // namespace
 
 Kubelet::Kubelet(ApiClient* client, Clock* clock, ContainerRuntime* runtime, EventRecorder* recorder,
-                 KubeletOptions options)
+                 KubeletOptions options, Informer* shared_pods)
     : client_(client), clock_(clock), runtime_(runtime), recorder_(recorder), options_(std::move(options)),
       node_status_(client, clock, recorder, &options_, runtime->Version()),
-      lease_(client, clock, &options_), queue_(clock, QueueOptions(options_)) {
+      lease_(client, clock, &options_), queue_(clock, QueueOptions(options_)), pods_(shared_pods) {
   env_.client = client_;
   env_.clock = clock_;
   env_.runtime = runtime_;
@@ -122,25 +122,39 @@ void Kubelet::StartPods() {
     CATTLE_LOG(ERROR) << "node has no usable pod CIDR; only hostNetwork pods can start"
                       << kv("node", options_.node_name) << kv("podCIDR", node_status_.pod_cidr());
   }
-  informer_ = std::make_unique<Informer>(
-      std::make_unique<ClientListerWatcher>(client_, client_->Kind("pods"), "", "",
-                                            "spec.nodeName=" + options_.node_name),
-      clock_);
-  informer_->AddHandlers(EventHandlers{
-      [this](const ObjectPtr& pod) { Track(pod); },
-      [this](const ObjectPtr& old_pod, const ObjectPtr& new_pod) {
-        if (old_pod->uid() != new_pod->uid()) Untrack(old_pod);  // deleted and re-created meanwhile
-        Track(new_pod);
+  if (!pods_) {
+    informer_ = std::make_unique<Informer>(
+        std::make_unique<ClientListerWatcher>(client_, client_->Kind("pods"), "", "",
+                                              "spec.nodeName=" + options_.node_name),
+        clock_);
+    pods_ = informer_.get();
+  }
+  // A shared informer shows every node's pods; a pod's node never changes, so one that is
+  // not ours now never was (nodeName is set once).
+  pods_->AddHandlers(EventHandlers{
+      [this](const ObjectPtr& pod) {
+        if (Mine(pod)) Track(pod);
       },
-      [this](const ObjectPtr& pod) { Untrack(pod); },
+      [this](const ObjectPtr& old_pod, const ObjectPtr& new_pod) {
+        bool mine = Mine(new_pod);
+        if (Mine(old_pod) && (old_pod->uid() != new_pod->uid() || !mine))
+          Untrack(old_pod);  // deleted and re-created meanwhile
+        if (mine) Track(new_pod);
+      },
+      [this](const ObjectPtr& pod) {
+        if (Mine(pod)) Untrack(pod);
+      },
   });
-  informer_->Start();
-  while (!informer_->WaitForSync(std::chrono::milliseconds(100))) {
+  if (informer_) informer_->Start();
+  while (!pods_->WaitForSync(std::chrono::milliseconds(100))) {
     std::lock_guard<std::mutex> lock(hb_mu_);
     if (stopping_) return;
   }
   // Every IP the API shows is held before any new pod gets one.
-  for (const auto& pod : informer_->List()) {
+  size_t mine = 0;
+  for (const auto& pod : pods_->List()) {
+    if (!Mine(pod)) continue;
+    ++mine;
     auto p = pod->get<api::Pod>();
     std::string ip = Str(p.getStatus().getPodIP());
     if (!ip.empty() && !p.getSpec().getHostNetwork()) (void)ips_.Reserve(pod->uid(), ip);
@@ -148,8 +162,11 @@ void Kubelet::StartPods() {
   int threads = std::max(1, options_.pod_worker_threads);
   for (int i = 0; i < threads; ++i) worker_threads_.emplace_back([this] { WorkerLoop(); });
   pods_started_.store(true);
-  CATTLE_LOG(INFO) << "pod workers started" << kv("node", options_.node_name)
-                   << kv("pods", informer_->List().size());
+  CATTLE_LOG(INFO) << "pod workers started" << kv("node", options_.node_name) << kv("pods", mine);
+}
+
+bool Kubelet::Mine(const ObjectPtr& pod) const {
+  return pod->get<api::Pod>().getSpec().getNodeName() == options_.node_name.c_str();
 }
 
 void Kubelet::Track(const ObjectPtr& pod) {
@@ -189,12 +206,13 @@ void Kubelet::SyncPod(const std::string& uid) {
     if (it == workers_.end()) return;
     worker = it->second.get();  // stays valid: only this (serial) sync of `uid` erases it
   }
-  ObjectPtr pod = informer_->Get(worker->key());
+  ObjectPtr pod = pods_->Get(worker->key());
   if (pod && pod->uid() != uid) pod = nullptr;
   PodSyncResult r = worker->Sync(pod);
   if (r.finished) {
     std::lock_guard<std::mutex> lock(workers_mu_);
-    if (informer_->Get(worker->key()) && informer_->Get(worker->key())->uid() == uid) finished_.insert(uid);
+    ObjectPtr current = pods_->Get(worker->key());
+    if (current && current->uid() == uid) finished_.insert(uid);
     workers_.erase(uid);
     queue_.Forget(uid);
     return;
@@ -213,7 +231,7 @@ Result<std::shared_ptr<ContainerLog>> Kubelet::OpenContainerLog(const std::strin
                                                                 const std::string& container, bool previous) const {
   const Status not_found = Status::NotFound("pods \"" + pod + "\" not found");
   if (!pods_started_.load()) return not_found;
-  ObjectPtr obj = informer_->Get(ns + "/" + pod);
+  ObjectPtr obj = pods_->Get(ns + "/" + pod);
   if (!obj || (!pod_uid.empty() && obj->uid() != pod_uid)) return not_found;
   std::lock_guard<std::mutex> lock(workers_mu_);
   auto it = workers_.find(obj->uid());

@@ -40,8 +40,12 @@ namespace cattle::kubelet {
 class Kubelet {
  public:
   // `recorder` may be null (no events). Every pointer must outlive the Kubelet.
+  // `shared_pods`: hollow mode's one informer of the pods bound to any node (field selector
+  // spec.nodeName!=) for every Kubelet of the process — one watch instead of one per node;
+  // it must be stopped before the Kubelet is destroyed. Null: the Kubelet watches its own
+  // node's pods.
   Kubelet(ApiClient* client, Clock* clock, ContainerRuntime* runtime, EventRecorder* recorder,
-          KubeletOptions options);
+          KubeletOptions options, Informer* shared_pods = nullptr);
   // Stop()s. Simulated containers end with the process; the API keeps the pods' status,
   // from which a new Kubelet for the same node adopts them.
   ~Kubelet();
@@ -81,6 +85,8 @@ class Kubelet {
   void SyncPod(const std::string& uid);
   void Track(const ObjectPtr& pod);
   void Untrack(const ObjectPtr& pod);
+  // Whether the pod is bound to this node.
+  bool Mine(const ObjectPtr& pod) const;
 
   ApiClient* client_;
   Clock* clock_;
@@ -105,7 +111,8 @@ class Kubelet {
   // arrived yet: later updates of them must not start a new worker.
   std::unordered_set<std::string> finished_;                   // GUARDED_BY(workers_mu_)
 
-  std::unique_ptr<Informer> informer_;  // created by the heartbeat thread before workers start
+  std::unique_ptr<Informer> informer_;  // own: created by the heartbeat thread before workers start
+  Informer* pods_;                      // informer_ or the shared one; set before workers start
   std::vector<std::thread> worker_threads_;
   std::thread heartbeat_thread_;
 };

@@ -10,6 +10,7 @@
 
 #include "cattle/client.h"
 #include "cattle/events.h"
+#include "cattle/informer.h"
 #include "cattle/log.h"
 #include "kubelet-sim/annotations.h"
 #include "kubelet-sim/kubelet.h"
@@ -142,13 +143,22 @@ int main(int argc, char** argv) {
   Client client(copts);
   Clock* clock = RealClock::Get();
 
+  // Hollow mode: one watch of every bound pod for all nodes, not one per node (each watch
+  // costs the apiserver a filter evaluation per pod event).
+  std::unique_ptr<Informer> shared_pods;
+  if (nodes > 0) {
+    shared_pods = std::make_unique<Informer>(
+        std::make_unique<ClientListerWatcher>(&client, client.Kind("pods"), "", "", "spec.nodeName!="), clock);
+  }
+
   std::vector<Node> graph;
   graph.reserve(per_node.size());
   for (const auto& o : per_node) {
     Node n;
     n.runtime = std::make_unique<kubelet::SimulatedRuntime>(clock);
     n.recorder = std::make_unique<EventRecorder>(&client, clock, "kubelet", o.node_name);
-    n.kubelet = std::make_unique<kubelet::Kubelet>(&client, clock, n.runtime.get(), n.recorder.get(), o);
+    n.kubelet = std::make_unique<kubelet::Kubelet>(&client, clock, n.runtime.get(), n.recorder.get(), o,
+                                                   shared_pods.get());
     kubelet::Kubelet* k = n.kubelet.get();
     log_server.AddNode(o.node_name, [k](const std::string& ns, const std::string& pod, const std::string& uid,
                                         const std::string& container, bool previous) {
@@ -156,6 +166,7 @@ int main(int argc, char** argv) {
     });
     graph.push_back(std::move(n));
   }
+  if (shared_pods) shared_pods->Start();
   for (auto& n : graph) n.kubelet->Start();
   CATTLE_LOG(INFO) << "started" << kv("server", server) << kv("logs", log_server.endpoint()) << kv("nodes", graph.size())
                    << kv("first", per_node.front().node_name) << kv("time_scale", time_scale);
@@ -165,6 +176,7 @@ int main(int argc, char** argv) {
   CATTLE_LOG(INFO) << "shutting down" << kv("signal", sig);
   log_server.Stop();  // before the kubelets its openers use
   for (auto& n : graph) n.kubelet->Stop();
+  if (shared_pods) shared_pods->Stop();  // its handlers point at the kubelets
   graph.clear();
   CATTLE_LOG(INFO) << "stopped";
   return 0;

@@ -62,11 +62,11 @@ class KubeletTest : public ::testing::Test {
     return o;
   }
 
-  Kubelet* StartNode(KubeletOptions options) {
+  Kubelet* StartNode(KubeletOptions options, Informer* shared_pods = nullptr) {
     TestNode n;
     n.runtime = std::make_unique<SimulatedRuntime>(&clock_);
     n.recorder = std::make_unique<EventRecorder>(api(), &clock_, "kubelet", options.node_name);
-    n.kubelet = std::make_unique<Kubelet>(api(), &clock_, n.runtime.get(), n.recorder.get(), options);
+    n.kubelet = std::make_unique<Kubelet>(api(), &clock_, n.runtime.get(), n.recorder.get(), options, shared_pods);
     n.kubelet->Start();
     Kubelet* k = n.kubelet.get();
     nodes_.push_back(std::move(n));
@@ -702,6 +702,31 @@ TEST_F(KubeletTest, HollowModeRunsThreeNodesWithTheirOwnLeasesCidrsAndPods) {
   auto nodes = api()->List(Kind("nodes"), "");
   ASSERT_TRUE(nodes.ok());
   EXPECT_EQ(nodes->items.size(), 3u);
+}
+
+TEST_F(KubeletTest, HollowNodesSharingOnePodInformerRunOnlyTheirOwnPods) {
+  // As cattle-kubelet --nodes does: one watch of every bound pod for all the nodes.
+  Informer shared(std::make_unique<ClientListerWatcher>(api(), Kind("pods"), "", "", "spec.nodeName!="), &clock_);
+  CreatePod(MakePodJson("early", "hollow-2"));  // before the informer starts
+  shared.Start();
+  KubeletOptions base;
+  base.pod_worker_threads = 1;
+  std::vector<Kubelet*> kubelets;
+  for (const auto& o : HollowNodeOptions(base, 2, "hollow-")) kubelets.push_back(StartNode(o, &shared));
+  CreatePod(MakePodJson("late", "hollow-1"));
+  for (auto [name, subnet] : {std::pair{"early", "10.244.2."}, std::pair{"late", "10.244.1."}}) {
+    Json pod = WaitForPod(name, IsRunning);
+    ASSERT_FALSE(pod.is_null()) << name;
+    std::string ip = pod["status"]["podIP"];
+    EXPECT_EQ(ip.rfind(subnet, 0), 0u) << name << " " << ip;
+  }
+  EXPECT_EQ(kubelets[0]->pod_worker_count(), 1u);
+  EXPECT_EQ(kubelets[1]->pod_worker_count(), 1u);
+  ASSERT_TRUE(api()->Delete(Kind("pods"), "default", "late").ok());
+  EXPECT_TRUE(Eventually([&] { return Pod("late").is_null(); })) << "hollow-1 stopped it and removed it";
+  EXPECT_TRUE(Eventually([&] { return kubelets[0]->pod_worker_count() == 0; }));
+  EXPECT_EQ(kubelets[1]->pod_worker_count(), 1u);
+  shared.Stop();  // before the kubelets its handlers call
 }
 
 }  // namespace
