@@ -121,6 +121,14 @@ const KindInfo* KindRegistry::Resolve(std::string_view name) const {
   return nullptr;
 }
 
+namespace {
+// A copy of a message of `words` words fits in one segment of this size, with room for a
+// few small edits (e.g. the resourceVersion) before a second segment is needed. Cap'n
+// Proto's default first segment is 8 KiB, several times a typical object: an informer's
+// cache of pods would hold mostly empty space.
+uint32_t FirstSegmentWords(size_t words) { return static_cast<uint32_t>(words + 16); }
+}  // namespace
+
 Object::Object(const KindInfo* kind)
     : kind_(kind), msg_(std::make_unique<capnp::MallocMessageBuilder>()) {
   auto r = msg_->initRoot<capnp::DynamicStruct>(kind->schema);
@@ -138,7 +146,7 @@ Result<Object> Object::FromBytes(const KindInfo* kind, std::string_view bytes,
     kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
     memcpy(words.begin(), bytes.data(), bytes.size());
     capnp::FlatArrayMessageReader reader(words, UntrustedReaderOptions());
-    auto msg = std::make_unique<capnp::MallocMessageBuilder>();
+    auto msg = std::make_unique<capnp::MallocMessageBuilder>(FirstSegmentWords(words.size()));
     msg->setRoot(reader.getRoot<capnp::DynamicStruct>(kind->schema));
     Object obj(kind, std::move(msg));
     if (resource_version > 0) obj.set_resource_version(resource_version);
@@ -190,7 +198,8 @@ Result<Object> Object::FromJson(const KindRegistry& kinds, const Json& json,
 }
 
 Object Object::Clone() const {
-  auto msg = std::make_unique<capnp::MallocMessageBuilder>();
+  auto msg = std::make_unique<capnp::MallocMessageBuilder>(
+      FirstSegmentWords(reader().totalSize().wordCount + 1));
   msg->setRoot(reader());
   return Object(kind_, std::move(msg));
 }
