@@ -40,6 +40,7 @@
 
 #include "apiserver/local_client.h"
 #include "cattle/client.h"
+#include "cattle/clock.h"
 #include "cattle/events.h"
 #include "cattle/informer.h"
 #include "cattle/informer_factory.h"
@@ -213,6 +214,9 @@ struct NodeState {
   std::string heartbeat;         // its lastHeartbeatTime
   bool unreachable_taint = false;
   Tp heartbeat_changed{}, ready_changed{}, tainted_at{};
+  // The unreachable taint's timeAdded (whole seconds, as Kubernetes writes it), on this
+  // process's steady clock.
+  Tp taint_added{};
   std::string lease_renew;       // the Lease's renewTime
   Tp lease_changed{};
 };
@@ -305,9 +309,20 @@ class ClusterWatch {
           }
         }
         bool tainted = false;
-        for (auto t : n.getSpec().getTaints())
-          tainted |= t.getKey() == "node.kubernetes.io/unreachable" && t.getEffect() == "NoExecute";
-        if (tainted && !s.unreachable_taint) s.tainted_at = now;
+        std::string added;
+        for (auto t : n.getSpec().getTaints()) {
+          if (t.getKey() == "node.kubernetes.io/unreachable" && t.getEffect() == "NoExecute") {
+            tainted = true;
+            added = t.getTimeAdded().cStr();
+          }
+        }
+        if (tainted && !s.unreachable_taint) {
+          s.tainted_at = now;
+          int64_t added_wall = 0;
+          int64_t now_wall = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+          s.taint_added = ParseRfc3339(added, &added_wall) ? now - std::chrono::nanoseconds(now_wall - added_wall) : now;
+        }
         s.unreachable_taint = tainted;
       }
     }
@@ -358,7 +373,7 @@ int Failover(int reps, double time_scale, int replicas, int nodes, bool keep) {
       if (n.ready != "True" || n.unreachable_taint) return false;
     return static_cast<int>(watch.nodes.size()) == nodes;
   };
-  std::vector<double> detect, evict, recover, total;
+  std::vector<double> detect, taint, evict, recover, total;
   for (int rep = 1; rep <= reps; ++rep) {
     if (!watch.WaitFor(std::chrono::seconds(120), steady)) Die("the cluster did not settle before rep " + std::to_string(rep));
     std::string victim;
@@ -383,12 +398,19 @@ int Failover(int reps, double time_scale, int replicas, int nodes, bool keep) {
       auto& n = watch.nodes[victim];
       last_beat = std::max(n.lease_changed, n.heartbeat_changed);
     }
-    Tp unknown, evicted, recovered;
+    Tp unknown, evicted, recovered, tainted, taint_added;
     if (!watch.WaitFor(std::chrono::seconds(60), [&] { return watch.nodes[victim].ready == "Unknown"; }))
       Die(victim + " never went Unknown");
     {
       std::lock_guard<std::mutex> lock(watch.mu);
       unknown = watch.nodes[victim].ready_changed;
+    }
+    if (!watch.WaitFor(std::chrono::seconds(60), [&] { return watch.nodes[victim].unreachable_taint; }))
+      Die(victim + " was never tainted unreachable");
+    {
+      std::lock_guard<std::mutex> lock(watch.mu);
+      tainted = watch.nodes[victim].tainted_at;
+      taint_added = watch.nodes[victim].taint_added;
     }
     if (!watch.WaitFor(std::chrono::seconds(120), [&] {
           for (auto& name : victims_pods) {
@@ -422,27 +444,35 @@ int Failover(int reps, double time_scale, int replicas, int nodes, bool keep) {
         if (!p.deleting && p.running && p.node != victim) latest = std::max(latest, p.running_at);
       if (latest != Tp{}) recovered = latest;
     }
+    // Each stage's time beyond what the configuration asks for. The toleration counts from
+    // the taint's timeAdded, which Kubernetes writes in whole seconds: an eviction comes up
+    // to 1 s before Unknown + toleration, by design, and that is not counted as a gain.
     double d = Secs(unknown - last_beat) - grace;
-    double e = Secs(evicted - unknown) - toleration;
+    double lag = Secs(tainted - unknown);
+    double e = Secs(evicted - taint_added) - toleration;
     double r = Secs(recovered - evicted);
-    double t = Secs(recovered - last_beat) - grace - toleration;
+    double t = d + lag + e + r;
     detect.push_back(d * 1000);
+    taint.push_back(lag * 1000);
     evict.push_back(e * 1000);
     recover.push_back(r * 1000);
     total.push_back(t * 1000);
     std::cout << "rep " << rep << "  killed kubelet/" << victim << " (" << victims_pods.size() << " pods)"
-              << "  last heartbeat " << Fmt(Ms(killed - last_beat), 0) << " ms before the kill"
+              << "  last heartbeat " << Fmt(Ms(killed - last_beat), 0) << " ms before the kill; from it:"
               << "  Unknown +" << Fmt(Secs(unknown - last_beat), 3) << " s"
+              << "  tainted +" << Fmt(Secs(tainted - last_beat), 3) << " s (timeAdded +"
+              << Fmt(Secs(taint_added - last_beat), 3) << " s)"
               << "  first eviction +" << Fmt(Secs(evicted - last_beat), 3) << " s"
               << "  all Running +" << Fmt(Secs(recovered - last_beat), 3) << " s"
               << "  overhead " << Fmt(t * 1000, 0) << " ms\n";
     std::string out;
     if (cluster.Cattle("start kubelet/" + victim, &out) != 0) Die("cattle start kubelet/" + victim + ":\n" + out);
   }
-  std::cout << "overhead, detection   (Unknown - last heartbeat - grace):         " << Summary(detect, " ms", 0) << "\n"
-            << "overhead, eviction    (first eviction - Unknown - toleration):     " << Summary(evict, " ms", 0) << "\n"
-            << "recovery              (all replacements Running - first eviction): " << Summary(recover, " ms", 0) << "\n"
-            << "overhead, total       (all Running - last heartbeat - grace - toleration): " << Summary(total, " ms", 0)
+  std::cout << "detection  (Unknown - last heartbeat - grace):                " << Summary(detect, " ms", 0) << "\n"
+            << "tainting   (taint seen - Unknown):                           " << Summary(taint, " ms", 0) << "\n"
+            << "eviction   (first eviction - taint timeAdded - toleration):  " << Summary(evict, " ms", 0) << "\n"
+            << "recovery   (all replacements Running - first eviction):      " << Summary(recover, " ms", 0) << "\n"
+            << "overhead beyond grace + toleration (sum of the above):       " << Summary(total, " ms", 0)
             << "   target p99 < 1000 ms\n";
   return 0;
 }
