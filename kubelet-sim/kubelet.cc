@@ -128,24 +128,9 @@ void Kubelet::StartPods() {
                                               "spec.nodeName=" + options_.node_name),
         clock_);
     pods_ = informer_.get();
+    informer_->AddHandlers(PodHandlers());
+    informer_->Start();
   }
-  // A shared informer shows every node's pods; a pod's node never changes, so one that is
-  // not ours now never was (nodeName is set once).
-  pods_->AddHandlers(EventHandlers{
-      [this](const ObjectPtr& pod) {
-        if (Mine(pod)) Track(pod);
-      },
-      [this](const ObjectPtr& old_pod, const ObjectPtr& new_pod) {
-        bool mine = Mine(new_pod);
-        if (Mine(old_pod) && (old_pod->uid() != new_pod->uid() || !mine))
-          Untrack(old_pod);  // deleted and re-created meanwhile
-        if (mine) Track(new_pod);
-      },
-      [this](const ObjectPtr& pod) {
-        if (Mine(pod)) Untrack(pod);
-      },
-  });
-  if (informer_) informer_->Start();
   while (!pods_->WaitForSync(std::chrono::milliseconds(100))) {
     std::lock_guard<std::mutex> lock(hb_mu_);
     if (stopping_) return;
@@ -163,6 +148,17 @@ void Kubelet::StartPods() {
   for (int i = 0; i < threads; ++i) worker_threads_.emplace_back([this] { WorkerLoop(); });
   pods_started_.store(true);
   CATTLE_LOG(INFO) << "pod workers started" << kv("node", options_.node_name) << kv("pods", mine);
+}
+
+EventHandlers Kubelet::PodHandlers() {
+  return EventHandlers{
+      [this](const ObjectPtr& pod) { Track(pod); },
+      [this](const ObjectPtr& old_pod, const ObjectPtr& new_pod) {
+        if (old_pod->uid() != new_pod->uid()) Untrack(old_pod);  // deleted and re-created meanwhile
+        Track(new_pod);
+      },
+      [this](const ObjectPtr& pod) { Untrack(pod); },
+  };
 }
 
 bool Kubelet::Mine(const ObjectPtr& pod) const {
@@ -244,6 +240,31 @@ Result<std::vector<std::string>> Kubelet::ContainerLogs(const std::string& ns, c
   auto log = OpenContainerLog(ns, pod, "", container, previous);
   if (!log.ok()) return log.status();
   return (*log)->Lines();
+}
+
+EventHandlers* PodRouter::Route(const ObjectPtr& pod) {
+  auto it = routes_.find(pod->get<api::Pod>().getSpec().getNodeName().cStr());
+  return it == routes_.end() ? nullptr : &it->second;
+}
+
+EventHandlers PodRouter::Handlers() {
+  return EventHandlers{
+      [this](const ObjectPtr& pod) {
+        if (auto* h = Route(pod)) h->on_add(pod);
+      },
+      [this](const ObjectPtr& old_pod, const ObjectPtr& pod) {
+        EventHandlers *was = Route(old_pod), *is = Route(pod);
+        if (was == is) {
+          if (is) is->on_update(old_pod, pod);
+          return;
+        }
+        if (was) was->on_delete(old_pod);  // deleted and re-created on another node
+        if (is) is->on_add(pod);
+      },
+      [this](const ObjectPtr& pod) {
+        if (auto* h = Route(pod)) h->on_delete(pod);
+      },
+  };
 }
 
 }  // namespace cattle::kubelet

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -41,9 +42,10 @@ class Kubelet {
  public:
   // `recorder` may be null (no events). Every pointer must outlive the Kubelet.
   // `shared_pods`: hollow mode's one informer of the pods bound to any node (field selector
-  // spec.nodeName!=) for every Kubelet of the process — one watch instead of one per node;
-  // it must be stopped before the Kubelet is destroyed. Null: the Kubelet watches its own
-  // node's pods.
+  // spec.nodeName!=) for every Kubelet of the process — one watch instead of one per node.
+  // The Kubelet reads it but registers no handlers on it: the caller hands the events of
+  // this node's pods to PodHandlers() (main() routes them by spec.nodeName), and stops it
+  // before the Kubelet is destroyed. Null: the Kubelet watches its own node's pods.
   Kubelet(ApiClient* client, Clock* clock, ContainerRuntime* runtime, EventRecorder* recorder,
           KubeletOptions options, Informer* shared_pods = nullptr);
   // Stop()s. Simulated containers end with the process; the API keeps the pods' status,
@@ -57,6 +59,10 @@ class Kubelet {
   void Start();
   // Stops every thread; idempotent. Containers are not stopped (see the destructor).
   void Stop();
+
+  // What the pod informer's events for this node's pods do (see the constructor). May be
+  // called before Start().
+  EventHandlers PodHandlers();
 
   const KubeletOptions& options() const { return options_; }
   // Whether the Node is registered and the pod workers run (for tests and health).
@@ -115,6 +121,21 @@ class Kubelet {
   Informer* pods_;                      // informer_ or the shared one; set before workers start
   std::vector<std::thread> worker_threads_;
   std::thread heartbeat_thread_;
+};
+
+// Hollow mode's router: the events of one informer of every bound pod (spec.nodeName!=),
+// handed to the PodHandlers() of the Kubelet of each pod's node, found by spec.nodeName
+// (set once: a pod never moves). Add every Kubelet before the informer starts; the router
+// and the Kubelets must outlive the informer's run.
+class PodRouter {
+ public:
+  void Add(Kubelet* kubelet) { routes_[kubelet->options().node_name] = kubelet->PodHandlers(); }
+  // The handlers to register on the shared informer.
+  EventHandlers Handlers();
+
+ private:
+  EventHandlers* Route(const ObjectPtr& pod);
+  std::unordered_map<std::string, EventHandlers> routes_;  // by node; not changed once started
 };
 
 }  // namespace cattle::kubelet

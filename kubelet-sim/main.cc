@@ -148,8 +148,9 @@ int main(int argc, char** argv) {
   Clock* clock = RealClock::Get();
 
   // Hollow mode: one watch of every bound pod for all nodes, not one per node (each watch
-  // costs the apiserver a filter evaluation per pod event).
+  // costs the apiserver a filter evaluation per pod event), routed to each pod's kubelet.
   std::unique_ptr<Informer> shared_pods;
+  kubelet::PodRouter router;
   if (nodes > 0) {
     shared_pods = std::make_unique<Informer>(
         std::make_unique<ClientListerWatcher>(&client, client.Kind("pods"), "", "", "spec.nodeName!="), clock);
@@ -163,6 +164,7 @@ int main(int argc, char** argv) {
     n.recorder = std::make_unique<EventRecorder>(&client, clock, "kubelet", o.node_name);
     n.kubelet = std::make_unique<kubelet::Kubelet>(&client, clock, n.runtime.get(), n.recorder.get(), o,
                                                    shared_pods.get());
+    if (shared_pods) router.Add(n.kubelet.get());
     kubelet::Kubelet* k = n.kubelet.get();
     log_server.AddNode(o.node_name, [k](const std::string& ns, const std::string& pod, const std::string& uid,
                                         const std::string& container, bool previous) {
@@ -170,7 +172,10 @@ int main(int argc, char** argv) {
     });
     graph.push_back(std::move(n));
   }
-  if (shared_pods) shared_pods->Start();
+  if (shared_pods) {
+    shared_pods->AddHandlers(router.Handlers());
+    shared_pods->Start();
+  }
   for (auto& n : graph) n.kubelet->Start();
   CATTLE_LOG(INFO) << "started" << kv("server", server) << kv("logs", log_server.endpoint()) << kv("nodes", graph.size())
                    << kv("first", per_node.front().node_name) << kv("time_scale", time_scale);

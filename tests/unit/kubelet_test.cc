@@ -707,12 +707,17 @@ TEST_F(KubeletTest, HollowModeRunsThreeNodesWithTheirOwnLeasesCidrsAndPods) {
 TEST_F(KubeletTest, HollowNodesSharingOnePodInformerRunOnlyTheirOwnPods) {
   // As cattle-kubelet --nodes does: one watch of every bound pod for all the nodes.
   Informer shared(std::make_unique<ClientListerWatcher>(api(), Kind("pods"), "", "", "spec.nodeName!="), &clock_);
-  CreatePod(MakePodJson("early", "hollow-2"));  // before the informer starts
+  CreatePod(MakePodJson("early", "hollow-2"));  // already there when the router is added
   shared.Start();
   KubeletOptions base;
   base.pod_worker_threads = 1;
   std::vector<Kubelet*> kubelets;
-  for (const auto& o : HollowNodeOptions(base, 2, "hollow-")) kubelets.push_back(StartNode(o, &shared));
+  PodRouter router;
+  for (const auto& o : HollowNodeOptions(base, 2, "hollow-")) {
+    kubelets.push_back(StartNode(o, &shared));
+    router.Add(kubelets.back());
+  }
+  shared.AddHandlers(router.Handlers());
   CreatePod(MakePodJson("late", "hollow-1"));
   for (auto [name, subnet] : {std::pair{"early", "10.244.2."}, std::pair{"late", "10.244.1."}}) {
     Json pod = WaitForPod(name, IsRunning);
