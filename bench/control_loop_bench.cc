@@ -192,6 +192,23 @@ class BenchCluster {
   std::unique_ptr<Client> client_;
 };
 
+// CPU seconds (user + system) the process has used so far; 0 when it is gone.
+double CpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  auto close = line.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  int64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = atoll(field.c_str());
+    if (i == 15) stime = atoll(field.c_str());
+  }
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
 Object MustParse(Client& c, const std::string& json) {
   auto obj = Object::FromJson(c.kinds(), Json::parse(json));
   if (!obj.ok()) Die("bad manifest: " + obj.status().ToString());
@@ -524,6 +541,12 @@ int Throughput(int nodes, int pods, int writers, bool keep) {
   }
   std::atomic<int> next{0}, errors{0};
   auto rev_before = c.Health();
+  const std::vector<std::pair<std::string, int>> procs = {{"apiserver", cluster.Pid("apiserver")},
+                                                          {"scheduler", cluster.Pid("scheduler")},
+                                                          {"controller-manager", cluster.Pid("controller-manager")},
+                                                          {"hollow kubelet", kubelet}};
+  std::vector<double> cpu_before;
+  for (auto& [name, pid] : procs) cpu_before.push_back(CpuSeconds(pid));
   Tp first_create = SteadyClock::now();
   std::vector<std::thread> ts;
   for (int w = 0; w < writers; ++w) {
@@ -547,6 +570,9 @@ int Throughput(int nodes, int pods, int writers, bool keep) {
     Die("only " + std::to_string(watch.bound_pods) + " pods were bound in 600 s");
   }
   auto rev_after = c.Health();
+  std::string cpu;
+  for (size_t i = 0; i < procs.size(); ++i)
+    cpu += "  " + procs[i].first + " " + Fmt(CpuSeconds(procs[i].second) - cpu_before[i], 1) + " s";
   std::lock_guard<std::mutex> lock(watch.mu);
   Tp first_bound = Tp::max(), last_bound{};
   std::vector<double> wait;
@@ -572,6 +598,7 @@ int Throughput(int nodes, int pods, int writers, bool keep) {
               << " (" << Fmt(writes / Secs(SteadyClock::now() - first_create), 0) << "/s, "
               << Fmt(static_cast<double>(writes) / n, 1) << " per pod)\n";
   }
+  std::cout << "CPU used meanwhile:" << cpu << " (the figures above depend on what else the machine runs)\n";
   return 0;
 }
 
