@@ -3,6 +3,7 @@
 // objects; see kubelet.h.
 #include <malloc.h>
 #include <signal.h>
+#include <sys/prctl.h>
 
 #include <boost/program_options.hpp>
 #include <iostream>
@@ -128,6 +129,16 @@ int main(int argc, char** argv) {
   // Two malloc arenas, not 8 per core: the kubelet's threads rarely allocate at the same
   // time, and each arena keeps its own free memory.
   mallopt(M_ARENA_MAX, 2);
+  if (nodes > 0) {
+    // Hollow mode runs a few threads per node, mostly waiting on futexes. Since Linux 6.16
+    // a process gets a private futex hash of 16 buckets on a 2-CPU machine, so with
+    // thousands of waiters every wake-up walks a chain of hundreds: ask for about a bucket
+    // per thread (prctl PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS; older kernels refuse it,
+    // harmlessly).
+    unsigned long slots = 16;
+    while (slots < 4ul * static_cast<unsigned long>(nodes) && slots < 65536) slots *= 2;
+    (void)prctl(78 /* PR_FUTEX_HASH */, 1 /* PR_FUTEX_HASH_SET_SLOTS */, slots, 0, 0);
+  }
 
   // SIGTERM/SIGINT are taken synchronously by main; every other thread has them blocked.
   sigset_t signals;

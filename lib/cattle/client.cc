@@ -115,9 +115,11 @@ class Client::Impl {
     };
     auto reply = std::make_shared<Reply>();
     Send(id, wire_util::Serialize(msg), timeout, [reply](Result<std::unique_ptr<Decoded>> r) {
-      std::lock_guard<std::mutex> lock(reply->mu);
-      reply->result.emplace(std::move(r));
-      reply->cv.notify_one();
+      {
+        std::lock_guard<std::mutex> lock(reply->mu);
+        reply->result.emplace(std::move(r));
+      }
+      reply->cv.notify_one();  // unlocked: the woken caller finds the mutex free
     });
     std::unique_lock<std::mutex> lock(reply->mu);
     reply->cv.wait(lock, [&] { return reply->result.has_value(); });
