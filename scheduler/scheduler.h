@@ -56,8 +56,8 @@ struct SchedulerOptions {
   Duration assumed_pod_ttl = std::chrono::seconds(30);
   // Seed of the tie-breaking among equally scored nodes; 0: a random seed. Default: 0.
   uint64_t seed = 0;
-  // Threads running binding cycles, i.e. bindings in flight at once. Default: 8.
-  int bind_workers = 8;
+  // Threads running binding cycles, i.e. bindings in flight at once. Default: 32.
+  int bind_workers = 32;
 
   // These options with every duration divided by the time scale.
   SchedulerOptions Scaled(const TimeScale& scale) const;
