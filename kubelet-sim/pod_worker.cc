@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <capnp/any.h>
+
 #include "cattle/log.h"
 #include "core.capnp.h"
 #include "kubelet-sim/sim_runtime.h"
@@ -30,10 +32,13 @@ int64_t ParseTime(capnp::Text::Reader text) {
   return ns;
 }
 
-// The status without what cannot differ meaningfully: used to skip redundant writes.
-Json StatusJson(const Object& pod) {
-  Json j = pod.ToJson();
-  return j.contains("status") ? j["status"] : Json::object();
+// Whether two pods' statuses are the same, field by field (what their JSON would show:
+// unset and empty differ, trailing zeros do not): used to skip redundant writes. Compared
+// on the Cap'n Proto encoding, without building JSON, since every sync asks.
+bool SameStatus(const Object& a, const Object& b) {
+  capnp::AnyStruct::Reader sa = a.get<api::Pod>().getStatus();
+  capnp::AnyStruct::Reader sb = b.get<api::Pod>().getStatus();
+  return sa == sb;
 }
 
 // The kubelet's conditions, in the order Kubernetes writes them.
@@ -648,7 +653,7 @@ Object PodWorker::BuildStatus(const Object& pod) const {
 Status PodWorker::WriteStatus(const ObjectPtr& pod) {
   if (frozen_) return Status::Ok();
   Object desired = BuildStatus(*pod);
-  if (StatusJson(desired) == StatusJson(*pod)) return Status::Ok();
+  if (SameStatus(desired, *pod)) return Status::Ok();
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto written = env_->client->UpdateStatus(desired);
     if (written.ok()) {
@@ -661,7 +666,7 @@ Status PodWorker::WriteStatus(const ObjectPtr& pod) {
     if (!fresh.ok()) return fresh.status().Is(Reason::kNotFound) ? Status::Ok() : fresh.status();
     if (fresh->uid() != uid_) return Status::Ok();
     desired = BuildStatus(*fresh);
-    if (StatusJson(desired) == StatusJson(*fresh)) {
+    if (SameStatus(desired, *fresh)) {
       last_written_ = std::make_shared<const Object>(std::move(*fresh));
       return Status::Ok();
     }
