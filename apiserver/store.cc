@@ -231,7 +231,12 @@ class Core : public std::enable_shared_from_this<Core> {
   void Shutdown();
 
   void Submit(Op op);
-  bool OnCommitterThread() const { return std::this_thread::get_id() == committer_id_.load(); }
+  // Whether the caller is the committer or the thread running write callbacks: a
+  // synchronous write from there would wait for itself.
+  bool OnCommitterThread() const {
+    auto self = std::this_thread::get_id();
+    return self == committer_id_.load() || self == completer_id_.load();
+  }
 
   Result<KeyValue> Get(const std::string& key);
   Result<ListResult> List(const ListOptions& o);
@@ -252,6 +257,7 @@ class Core : public std::enable_shared_from_this<Core> {
  private:
   void CommitterLoop();
   void CommitBatch(std::vector<Op>& ops);
+  void CompleterLoop();
   void DispatcherLoop();
   void CompactorLoop();
   void CloseDb();
@@ -280,6 +286,15 @@ class Core : public std::enable_shared_from_this<Core> {
   bool q_stopping_ = false;
   std::thread committer_;
   std::atomic<std::thread::id> committer_id_{};
+  // Write callbacks, run in commit order on their own thread, so that the committer goes
+  // on to the next batch while the replies of the last one are encoded and sent.
+  using Completion = std::pair<WriteCallback, Result<int64_t>>;
+  std::mutex c_mu_;
+  std::condition_variable c_cv_;
+  std::vector<Completion> completions_;  // GUARDED_BY(c_mu_)
+  bool c_stopping_ = false;              // GUARDED_BY(c_mu_)
+  std::thread completer_;
+  std::atomic<std::thread::id> completer_id_{};
   // Committer-only state.
   int64_t committed_rev_ = 0;
   Status broken_;  // set after a failed RocksDB write: every later write fails
@@ -418,6 +433,8 @@ Status Core::Init() {
   it.reset();
   if (covered < rev) AddSegmentLocked(covered + 1, rev, opts_.clock->WallNanos());
 
+  completer_ = std::thread([this] { CompleterLoop(); });
+  completer_id_ = completer_.get_id();
   committer_ = std::thread([this] { CommitterLoop(); });
   committer_id_ = committer_.get_id();
   dispatcher_ = std::thread([this] { DispatcherLoop(); });
@@ -443,6 +460,12 @@ void Core::Shutdown() {
   }
   q_cv_.notify_all();
   if (committer_.joinable()) committer_.join();  // drains the queue first
+  {
+    std::lock_guard<std::mutex> lk(c_mu_);
+    c_stopping_ = true;
+  }
+  c_cv_.notify_all();
+  if (completer_.joinable()) completer_.join();  // runs the callbacks still queued
   {
     std::lock_guard<std::mutex> lk(mu_);
     dispatch_stopping_ = true;
@@ -634,8 +657,34 @@ void Core::CommitBatch(std::vector<Op>& ops) {
       dispatch_cv_.notify_one();
     }
   }
+  std::vector<Completion> done;
+  done.reserve(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
-    if (ops[i].done) ops[i].done(std::move(*results[i]));
+    if (ops[i].done) done.emplace_back(std::move(ops[i].done), std::move(*results[i]));
+  }
+  if (done.empty()) return;
+  {
+    std::lock_guard<std::mutex> lk(c_mu_);
+    if (completions_.empty()) {
+      completions_.swap(done);
+    } else {
+      for (auto& c : done) completions_.push_back(std::move(c));
+    }
+  }
+  c_cv_.notify_one();
+}
+
+void Core::CompleterLoop() {
+  std::vector<Completion> batch;
+  std::unique_lock<std::mutex> lk(c_mu_);
+  while (true) {
+    c_cv_.wait(lk, [&] { return !completions_.empty() || c_stopping_; });
+    if (completions_.empty()) break;  // stopping and drained
+    batch.swap(completions_);
+    lk.unlock();
+    for (auto& [callback, result] : batch) callback(std::move(result));
+    batch.clear();
+    lk.lock();
   }
 }
 

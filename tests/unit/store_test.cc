@@ -327,6 +327,43 @@ TEST(StoreTest, ConcurrentWritesGetConsecutiveRevisions) {
   EXPECT_GT(failures_expected.load(), 0);
 }
 
+// Replies are encoded in write callbacks: a slow one must hold up only the callbacks
+// behind it, never the next commit.
+TEST(StoreTest, WriteCallbacksRunInCommitOrderWhileLaterWritesCommit) {
+  TempDir dir;
+  auto s = MustOpen(Opts(dir));
+  ASSERT_TRUE(s);
+  std::mutex mu;
+  std::vector<std::string> order;
+  std::promise<void> release, a_running, b_called;
+  std::shared_future<void> released = release.get_future().share();
+  s->CreateAsync("/a", "v", [&](Result<int64_t>) {
+    a_running.set_value();
+    released.wait();
+    std::lock_guard<std::mutex> lk(mu);
+    order.push_back("a");
+  });
+  ASSERT_EQ(a_running.get_future().wait_for(10s), std::future_status::ready);
+  s->CreateAsync("/b", "v", [&](Result<int64_t> r) {
+    EXPECT_TRUE(r.ok());
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      order.push_back("b");
+    }
+    b_called.set_value();
+  });
+  bool committed = false;
+  for (int i = 0; i < 2000 && !committed; ++i) {
+    committed = s->Get("/b").ok();
+    if (!committed) std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(committed) << "/b was not committed while /a's callback ran";
+  release.set_value();
+  ASSERT_EQ(b_called.get_future().wait_for(10s), std::future_status::ready);
+  std::lock_guard<std::mutex> lk(mu);
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b"}));
+}
+
 TEST(StoreTest, SyncWriteFromWriteCallbackFailsInsteadOfDeadlocking) {
   TempDir dir;
   auto s = MustOpen(Opts(dir));
