@@ -98,12 +98,6 @@ bool ParseRevision(const std::string& s, int64_t* out) {
   return true;
 }
 
-std::string CanonicalBytes(capnp::DynamicStruct::Reader r) {
-  auto words = r.as<capnp::AnyStruct>().canonicalize();
-  auto bytes = words.asBytes();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-}
-
 bool FieldEquals(capnp::DynamicStruct::Reader a, capnp::DynamicStruct::Reader b,
                  const char* field) {
   auto fa = a.getSchema().findFieldByName(field);
@@ -112,8 +106,8 @@ bool FieldEquals(capnp::DynamicStruct::Reader a, capnp::DynamicStruct::Reader b,
     bool ha = a.has(*f), hb = b.has(*f);
     if (ha != hb) return false;
     if (!ha) return true;
-    return CanonicalBytes(a.get(*f).as<capnp::DynamicStruct>()) ==
-           CanonicalBytes(b.get(*f).as<capnp::DynamicStruct>());
+    return a.get(*f).as<capnp::DynamicStruct>().as<capnp::AnyStruct>() ==
+           b.get(*f).as<capnp::DynamicStruct>().as<capnp::AnyStruct>();
   }
   return true;
 }
@@ -417,8 +411,13 @@ Status Registry::CheckNamespace(const ApiRequest& req) const {
   const KindInfo* ns_kind = kinds_->ByGroupResource("", "namespaces");
   auto kv = store_->Get(KeyFor(*ns_kind, "", req.namespace_));
   if (!kv.ok()) return Status::NotFound("namespaces \"" + req.namespace_ + "\" not found");
-  auto ns = Object::FromBytes(ns_kind, kv->value);
-  if (ns.ok() && ns->meta().hasDeletionTimestamp())
+  bool terminating = false;
+  try {
+    StoredView ns(ns_kind, kv->value);
+    terminating = ns.root().get("metadata").as<api::ObjectMeta>().hasDeletionTimestamp();
+  } catch (const kj::Exception&) {
+  }
+  if (terminating)
     return Status(Reason::kMethodNotAllowed,
                   "unable to create new content in namespace " + req.namespace_ +
                       " because it is being terminated");
@@ -528,7 +527,9 @@ Status Registry::Finalize(const ApiRequest& req, Object& obj, const Object* old,
     }
   }
   strategy.Default(obj);
-  if (old != nullptr && strategy.HasGeneration(obj) && !FieldEquals(obj.reader(), old->reader(), "spec")) {
+  // A status write keeps the stored spec, hence the generation.
+  if (old != nullptr && !status_subresource && strategy.HasGeneration(obj) &&
+      !FieldEquals(obj.reader(), old->reader(), "spec")) {
     obj.meta().setGeneration(old->meta().getGeneration() + 1);
   }
   Status meta_status = ValidateMeta(obj, strategy, old == nullptr);
@@ -545,6 +546,8 @@ Status Registry::Finalize(const ApiRequest& req, Object& obj, const Object* old,
     auto to = old_view.as<api::Pod>().getSpec().getContainers();
     for (size_t i = 0; i < to.size() && i < from.size(); ++i) to[i].setResources(from[i].getResources());
     more = strategy.ValidateUpdate(obj, old_view);
+  } else if (status_subresource) {
+    more = strategy.ValidateStatusUpdate(obj, *old);
   } else {
     more = strategy.ValidateUpdate(obj, *old);
   }
@@ -612,13 +615,18 @@ void Registry::Create(const ApiRequest& req, Object obj, WriteDone done) {
 
 void Registry::CommitUpdate(const ApiRequest& req, const std::string& key, Object updated,
                             const Object& current, WriteDone done, std::function<void()> retry) {
-  // A write that changes nothing keeps the revision.
-  Object probe = updated.Clone();
-  probe.meta().disownResourceVersion();
-  Object cur = current.Clone();
-  cur.meta().disownResourceVersion();
-  if (CanonicalBytes(probe.reader()) == CanonicalBytes(cur.reader())) {
-    return done(WriteReply{current.Clone(), {}, false, false});
+  // A write that changes nothing keeps the revision. Compared field by field with the
+  // resourceVersions made alike (the stored bytes never carry one; see StoredBytes).
+  {
+    auto meta = updated.meta();
+    auto current_meta = current.meta();
+    if (current_meta.hasResourceVersion()) {
+      meta.setResourceVersion(current_meta.getResourceVersion());
+    } else {
+      meta.disownResourceVersion();
+    }
+    if (updated.reader().as<capnp::AnyStruct>() == current.reader().as<capnp::AnyStruct>())
+      return done(WriteReply{current.Clone(), {}, false, false});
   }
   if (req.dry_run) {
     updated.set_resource_version(current.resource_version());
@@ -885,7 +893,6 @@ void Registry::Bind(const ApiRequest& req, Object binding, WriteDone done) {
     auto status = p.getStatus();
     std::vector<std::pair<std::string, std::string>> keep;
     auto old = status.getConditions();
-    capnp::MallocMessageBuilder scratch;
     auto orphanage = capnp::Orphanage::getForMessageContaining(status);
     auto conds = orphanage.newOrphan<capnp::List<api::Condition>>(old.size() + 1);
     size_t n = 0;

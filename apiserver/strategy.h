@@ -31,6 +31,11 @@ class Strategy {
   virtual std::vector<StatusCause> ValidateUpdate(const Object& obj, const Object& old) const {
     return Validate(obj);
   }
+  // Rules on an update of the status subresource, whose spec is the stored one (the
+  // registry copies it from the old object), so only the status is new.
+  virtual std::vector<StatusCause> ValidateStatusUpdate(const Object& obj, const Object& old) const {
+    return ValidateUpdate(obj, old);
+  }
   // Names must be DNS-1123 labels (Namespace, Service) rather than subdomains.
   virtual bool NameIsLabel() const { return false; }
   // Whether spec changes bump metadata.generation (kinds with a spec).

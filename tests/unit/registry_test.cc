@@ -191,6 +191,32 @@ TEST_F(RegistryTest, GenerationConflictsAndNoOpWrites) {
   EXPECT_EQ(st->object.meta().getGeneration(), 3);
 }
 
+TEST_F(RegistryTest, PodStatusWritesKeepTheStoredSpecAndRevisionWhenNothingChanges) {
+  auto created = Create(PodJson("s"));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  // The status subresource takes only the status: a spec change sent along (here one an
+  // ordinary update refuses) is dropped, not judged.
+  Object write = created->object.Clone();
+  write.as<api::Pod>().getStatus().setPhase("Running");
+  write.as<api::Pod>().getSpec().setRestartPolicy("Never");
+  auto st = Update(write.Clone(), "status");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(std::string(st->object.get<api::Pod>().getStatus().getPhase().cStr()), "Running");
+  EXPECT_EQ(std::string(st->object.get<api::Pod>().getSpec().getRestartPolicy().cStr()), "Always");
+  EXPECT_EQ(st->object.meta().getGeneration(), created->object.meta().getGeneration());
+  EXPECT_GT(st->object.resource_version(), created->object.resource_version());
+  Object unconditional = write.Clone();
+  unconditional.meta().disownResourceVersion();
+  auto spec_update = Update(std::move(unconditional));
+  ASSERT_FALSE(spec_update.ok());
+  EXPECT_EQ(spec_update.status().reason(), Reason::kInvalid);
+  // The same status again: no write, the revision stays.
+  Object again = st->object.Clone();
+  auto same = Update(std::move(again), "status");
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_EQ(same->object.resource_version(), st->object.resource_version());
+}
+
 TEST_F(RegistryTest, PodsAreDeletedGracefullyOnceBound) {
   ASSERT_TRUE(Create(PodJson("unbound")).ok());
   auto gone = Delete("pods", "unbound");
