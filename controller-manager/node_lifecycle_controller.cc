@@ -1,5 +1,7 @@
 #include "controller-manager/node_lifecycle_controller.h"
 
+#include <capnp/any.h>
+
 #include <algorithm>
 
 #include "cattle/log.h"
@@ -140,10 +142,15 @@ NodeLifecycleController::NodeLifecycleController(InformerFactory* informers, Api
   nodes_->AddHandlers({[this](const ObjectPtr& n) { queue_.Add("node:" + n->name()); },
                        [this](const ObjectPtr&, const ObjectPtr& n) { queue_.Add("node:" + n->name()); },
                        nullptr});
-  auto on_pod = [this](const ObjectPtr& p) {
-    if (p->get<api::Pod>().getSpec().getNodeName().size() > 0) queue_.Add("pod:" + p->Key());
+  // As Kubernetes' podUpdated: a pod matters here when it lands on a node (added bound, or
+  // bound since); a node's other pods are handled when the node's health changes.
+  auto on_pod = [this](const ObjectPtr& old_pod, const ObjectPtr& p) {
+    auto node = p->get<api::Pod>().getSpec().getNodeName();
+    if (node.size() == 0) return;
+    if (old_pod && old_pod->get<api::Pod>().getSpec().getNodeName() == node) return;
+    queue_.Add("pod:" + p->Key());
   };
-  pods_->AddHandlers({on_pod, [on_pod](const ObjectPtr&, const ObjectPtr& p) { on_pod(p); }, nullptr});
+  pods_->AddHandlers({[on_pod](const ObjectPtr& p) { on_pod(nullptr, p); }, on_pod, nullptr});
 }
 
 NodeLifecycleController::~NodeLifecycleController() { Stop(); }
@@ -712,10 +719,19 @@ TaintEvictionController::TaintEvictionController(InformerFactory* informers, Api
       pods_(informers->For(pods_kind_)),
       queue_(clock) {
   pods_->AddIndex(kNodeNameIndex, NodeNameIndex);
+  // As Kubernetes' PodUpdated: an update matters only when it moves the pod to another
+  // node or changes its tolerations (status writes do neither).
   auto on_pod = [this](const ObjectPtr& p) {
     if (p->get<api::Pod>().getSpec().getNodeName().size() > 0) queue_.Add(p->Key());
   };
-  pods_->AddHandlers({on_pod, [on_pod](const ObjectPtr&, const ObjectPtr& p) { on_pod(p); },
+  pods_->AddHandlers({on_pod,
+                      [on_pod](const ObjectPtr& old_pod, const ObjectPtr& p) {
+                        auto was = old_pod->get<api::Pod>().getSpec(), is = p->get<api::Pod>().getSpec();
+                        if (was.getNodeName() == is.getNodeName() &&
+                            capnp::AnyList::Reader(was.getTolerations()) == capnp::AnyList::Reader(is.getTolerations()))
+                          return;
+                        on_pod(p);
+                      },
                       [this](const ObjectPtr& p) { queue_.Add(p->Key()); }});
   nodes_->AddHandlers({[this](const ObjectPtr& n) {
                          if (!NoExecuteTaints(*n).empty()) EnqueuePodsOnNode(n->name());
