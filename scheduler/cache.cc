@@ -28,7 +28,11 @@ Cache::Cache(Informer* pods, Informer* nodes, Clock* clock, Duration assumed_ttl
   pods_->AddHandlers(EventHandlers{
       [this](const ObjectPtr& p) { OnPod(p); },
       [this](const ObjectPtr& old_pod, const ObjectPtr& p) {
-        if (old_pod->uid() != p->uid()) OnPodDeleted(old_pod);
+        if (old_pod->uid() != p->uid()) {
+          OnPodDeleted(old_pod);
+        } else if (PodInfo::Same(*old_pod, *p)) {
+          return;  // a status write: nothing the cache counts changed
+        }
         OnPod(p);
       },
       [this](const ObjectPtr& p) { OnPodDeleted(p); },

@@ -57,6 +57,7 @@ bool PodChanged(const Object& a, const Object& b) {
 // went down (in-place resize).
 bool FreesResources(const Object& old_pod, const Object& new_pod) {
   if (Terminal(new_pod) && !Terminal(old_pod)) return true;
+  if (PodInfo::Same(old_pod, new_pod)) return false;
   Resources before = PodRequests(old_pod.get<api::Pod>().getSpec(), false);
   Resources after = PodRequests(new_pod.get<api::Pod>().getSpec(), false);
   if (after.milli_cpu < before.milli_cpu || after.memory < before.memory ||
@@ -246,7 +247,9 @@ void Scheduler::Bind(const ObjectPtr& obj, const PodInfoPtr& pod, const std::str
     return;
   }
   scheduled_++;
-  CATTLE_LOG(INFO) << "bound pod" << kv("pod", queued.key) << kv("node", node)
+  // Kubernetes logs this at V(2), below its default verbosity: one line per pod would
+  // cost more than the scheduling at a thousand pods a second.
+  CATTLE_LOG(DEBUG) << "bound pod" << kv("pod", queued.key) << kv("node", node)
                    << kv("attempts", queued.attempts) << kv("feasible_nodes", feasible_nodes)
                    << kv("nodes", nodes);
   recorder_->Event(*obj, "Normal", "Scheduled", "Successfully assigned " + queued.key + " to " + node);

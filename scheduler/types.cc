@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <capnp/any.h>
+
 #include "cattle/quantity.h"
 
 namespace cattle::scheduler {
@@ -153,6 +155,18 @@ std::shared_ptr<const PodInfo> PodInfo::From(ObjectPtr pod) {
        spec.getAffinity().getNodeAffinity().hasRequiredDuringSchedulingIgnoredDuringExecution());
   info->pod = std::move(pod);
   return info;
+}
+
+bool PodInfo::Same(const Object& a, const Object& b) {
+  auto pa = a.get<api::Pod>(), pb = b.get<api::Pod>();
+  auto ma = pa.getMetadata(), mb = pb.getMetadata();
+  auto terminal = [](api::PodStatus::Reader s) { return s.getPhase() == "Succeeded" || s.getPhase() == "Failed"; };
+  return ma.getUid() == mb.getUid() && ma.getName() == mb.getName() && ma.getNamespace() == mb.getNamespace() &&
+         ma.hasDeletionTimestamp() == mb.hasDeletionTimestamp() &&
+         terminal(pa.getStatus()) == terminal(pb.getStatus()) &&
+         capnp::AnyStruct::Reader(pa.getSpec()) == capnp::AnyStruct::Reader(pb.getSpec()) &&
+         capnp::AnyStruct::Reader(ma.getLabels()) == capnp::AnyStruct::Reader(mb.getLabels()) &&
+         capnp::AnyList::Reader(ma.getOwnerReferences()) == capnp::AnyList::Reader(mb.getOwnerReferences());
 }
 
 NodeInfo::NodeInfo(ObjectPtr node) : node_(std::move(node)) {

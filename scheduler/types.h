@@ -67,6 +67,9 @@ struct PodInfo {
 
   api::Pod::Reader get() const { return pod->get<api::Pod>(); }
   static std::shared_ptr<const PodInfo> From(ObjectPtr pod);
+  // Whether `a` and `b` (one pod's two versions) give the same PodInfo and count alike:
+  // true for the kubelet's status writes until the pod turns terminal.
+  static bool Same(const Object& a, const Object& b);
 };
 using PodInfoPtr = std::shared_ptr<const PodInfo>;
 

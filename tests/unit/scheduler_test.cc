@@ -112,6 +112,30 @@ std::string Taints(const Json& taints, const Json& tolerations) {
   return Describe(TaintToleration().Filter(*Pod(p), *Node(n)));
 }
 
+TEST(SchedulerPluginTest, PodInfoIsTheSameAcrossStatusWritesUntilThePodEnds) {
+  Json p = PodJson("p", "100m");
+  p["metadata"]["uid"] = "u1";
+  p["spec"]["nodeName"] = "n";
+  Json running = p;
+  running["status"] = {{"phase", "Running"}, {"podIP", "10.0.0.5"}};
+  EXPECT_TRUE(PodInfo::Same(*Parse(p), *Parse(running)));
+  Json done = running;
+  done["status"]["phase"] = "Succeeded";
+  EXPECT_FALSE(PodInfo::Same(*Parse(running), *Parse(done))) << "a finished pod frees its node";
+  Json resized = running;
+  resized["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "50m";
+  EXPECT_FALSE(PodInfo::Same(*Parse(running), *Parse(resized)));
+  Json relabeled = running;
+  relabeled["metadata"]["labels"] = {{"app", "x"}};
+  EXPECT_FALSE(PodInfo::Same(*Parse(running), *Parse(relabeled))) << "spreading looks at labels";
+  Json adopted = running;
+  WithController(adopted, "rs-1");
+  EXPECT_FALSE(PodInfo::Same(*Parse(running), *Parse(adopted)));
+  Json deleting = running;
+  deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  EXPECT_FALSE(PodInfo::Same(*Parse(running), *Parse(deleting)));
+}
+
 TEST(SchedulerPluginTest, TaintTolerationMatchesKubernetesRules) {
   Json gpu = Json::array({Taint("dedicated", "gpu", "NoSchedule")});
   const std::string rejected = "Unresolvable: node(s) had untolerated taint {dedicated: gpu}";
