@@ -3,7 +3,7 @@
 # in temporary directories on free loopback ports. Builds what they need, runs each and
 # prints the figures:
 #   failover    SIGKILL of a kubelet -> Unknown -> first eviction -> replacements Running
-#   throughput  1000 hollow nodes, 10,000 pods: first create -> all bound
+#   throughput  1000 hollow nodes, 10,000 pending pods: scheduler start -> all bound
 #   scheduler   the same in one process with Node objects (scheduler_perf's shape)
 #   startup     create -> Running (watch) with 100 pods/s of churn
 #   up          `cattle up --nodes 3` until every node is Ready
