@@ -11,6 +11,8 @@
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "cattle/log.h"
 
 namespace cattle::apiserver {
@@ -30,14 +32,10 @@ int HexValue(char c) {
 }
 
 std::string PlainStatusJson(int code, const char* reason, const std::string& message) {
-  // Small enough to write by hand; the REST layer has the full encoder.
-  std::string escaped;
-  for (char c : message) {
-    if (c == '"' || c == '\\') escaped += '\\';
-    escaped += c;
-  }
-  return std::string(R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":")") +
-         escaped + R"(","reason":")" + reason + R"(","code":)" + std::to_string(code) + "}\n";
+  nlohmann::ordered_json status = {{"kind", "Status"},     {"apiVersion", "v1"}, {"metadata", nlohmann::json::object()},
+                                   {"status", "Failure"}, {"message", message}, {"reason", reason},
+                                   {"code", code}};
+  return status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace
