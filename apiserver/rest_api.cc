@@ -483,55 +483,79 @@ Result<Json> BodyJson(const HttpRequest& http) {
   return ParseJsonText(http.body);
 }
 
+// A POST or PUT body decoded into the request's kind, with the fieldValidation=Warn
+// warnings the decoding gave.
+struct DecodedBody {
+  Json json;
+  Object obj;
+  std::vector<std::string> warnings;
+};
+
+Result<DecodedBody> DecodeBody(const KindRegistry& kinds, const HttpRequest& http, const ApiRequest& req) {
+  auto body = BodyJson(http);
+  if (!body.ok()) return body.status();
+  DecodedBody out{std::move(*body), Object(req.kind), {}};
+  DecodeOptions opts;
+  opts.unknown_fields = req.field_validation;
+  opts.warnings = &out.warnings;
+  auto obj = Object::FromJson(kinds, out.json, opts, req.kind);
+  if (!obj.ok()) return obj.status();
+  out.obj = std::move(*obj);
+  return out;
+}
+
 }  // namespace
 
 void RestApi::Create(Call& call) {
-  auto body = BodyJson(call.http);
-  if (!body.ok()) return call.ReplyError(body.status());
-  std::vector<std::string> warnings;
-  DecodeOptions opts;
-  opts.unknown_fields = call.req.field_validation;
-  opts.warnings = &warnings;
-  auto obj = Object::FromJson(registry_->kinds(), *body, opts, call.req.kind);
-  std::string name = body->is_object() && body->contains("metadata") && (*body)["metadata"].is_object()
-                         ? (*body)["metadata"].value("name", "")
-                         : "";
-  if (!obj.ok()) return call.ReplyError(obj.status(), name);
-  auto r = Await([&](WriteDone done) { registry_->Create(call.req, std::move(*obj), done); });
+  auto body = DecodeBody(registry_->kinds(), call.http, call.req);
+  if (!body.ok()) {
+    // The error names the object when the body gave one.
+    auto json = BodyJson(call.http);
+    std::string name = json.ok() && json->is_object() && json->contains("metadata") && (*json)["metadata"].is_object()
+                           ? (*json)["metadata"].value("name", "")
+                           : "";
+    return call.ReplyError(body.status(), name);
+  }
+  std::string name = body->obj.name();
+  auto r = Await([&](WriteDone done) { registry_->Create(call.req, std::move(body->obj), done); });
   if (r.ok()) {
     r->created = true;
-    r->warnings.insert(r->warnings.begin(), warnings.begin(), warnings.end());
+    r->warnings.insert(r->warnings.begin(), body->warnings.begin(), body->warnings.end());
   }
   call.ReplyWrite(r, 201, name);
 }
 
 void RestApi::Update(Call& call) {
-  auto body = BodyJson(call.http);
+  auto body = DecodeBody(registry_->kinds(), call.http, call.req);
   if (!body.ok()) return call.ReplyError(body.status());
-  std::vector<std::string> warnings;
-  DecodeOptions opts;
-  opts.unknown_fields = call.req.field_validation;
-  opts.warnings = &warnings;
-  auto obj = Object::FromJson(registry_->kinds(), *body, opts, call.req.kind);
-  if (!obj.ok()) return call.ReplyError(obj.status());
-  auto r = Await([&](WriteDone done) { registry_->Update(call.req, std::move(*obj), done); });
-  if (r.ok()) r->warnings.insert(r->warnings.begin(), warnings.begin(), warnings.end());
+  auto r = Await([&](WriteDone done) { registry_->Update(call.req, std::move(body->obj), done); });
+  if (r.ok()) r->warnings.insert(r->warnings.begin(), body->warnings.begin(), body->warnings.end());
   call.ReplyWrite(r, 200);
 }
 
-void RestApi::Patch(Call& call) {
-  std::string type = Lower(call.http.Header("content-type"));
+namespace {
+
+// The registry's patch type for a PATCH's Content-Type ("merge", "json", "strategic",
+// "apply"), or Kubernetes' 415 error.
+Result<std::string> PatchTypeOf(const HttpRequest& http) {
+  std::string type = Lower(http.Header("content-type"));
   type = type.substr(0, type.find(';'));
-  std::string patch_type = type == "application/merge-patch+json"           ? "merge"
-                           : type == "application/json-patch+json"          ? "json"
-                           : type == "application/strategic-merge-patch+json" ? "strategic"
-                           : type == "application/apply-patch+yaml"         ? "apply"
-                                                                            : "";
-  if (patch_type.empty())
-    return call.ReplyError(Status(Reason::kUnsupportedMediaType,
-                                  "the body of the request was in an unknown format - accepted media types include: "
-                                  "application/json-patch+json, application/merge-patch+json, "
-                                  "application/apply-patch+yaml, application/strategic-merge-patch+json"));
+  if (type == "application/merge-patch+json") return std::string("merge");
+  if (type == "application/json-patch+json") return std::string("json");
+  if (type == "application/strategic-merge-patch+json") return std::string("strategic");
+  if (type == "application/apply-patch+yaml") return std::string("apply");
+  return Status(Reason::kUnsupportedMediaType,
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json-patch+json, application/merge-patch+json, "
+                "application/apply-patch+yaml, application/strategic-merge-patch+json");
+}
+
+}  // namespace
+
+void RestApi::Patch(Call& call) {
+  auto type = PatchTypeOf(call.http);
+  if (!type.ok()) return call.ReplyError(type.status());
+  const std::string& patch_type = *type;
   if (call.http.body.empty()) return call.ReplyError(Status::BadRequest("the patch is empty"));
   auto r = Await([&](WriteDone done) { registry_->Patch(call.req, patch_type, call.http.body, done); });
   call.ReplyWrite(r, 200);
@@ -757,15 +781,9 @@ void RestApi::WriteScale(Call& call) {
   std::string patch_type;
   Json patch;
   if (is_patch) {
-    std::string type = Lower(call.http.Header("content-type"));
-    type = type.substr(0, type.find(';'));
-    patch_type = type == "application/merge-patch+json"             ? "merge"
-                 : type == "application/json-patch+json"            ? "json"
-                 : type == "application/strategic-merge-patch+json" ? "strategic"
-                 : type == "application/apply-patch+yaml"           ? "merge"
-                                                                    : "";
-    if (patch_type.empty())
-      return call.ReplyError(Status(Reason::kUnsupportedMediaType, "unsupported patch type: " + type));
+    auto type = PatchTypeOf(call.http);
+    if (!type.ok()) return call.ReplyError(type.status());
+    patch_type = *type == "apply" ? "merge" : *type;  // a Scale applied is merged: it has no other fields
   }
   auto body = is_patch && patch_type != "merge" && patch_type != "strategic"
                   ? ParseJsonText(call.http.body)
