@@ -102,6 +102,14 @@ class Client::Impl {
     if (OnIoThread()) task(); else Post(std::move(task));
   }
 
+  // Sends the request in `msg`; `fn` runs on the I/O thread with the answer.
+  void CallAsync(capnp::MallocMessageBuilder& msg, Duration timeout, ReplyFn fn) {
+    auto req = msg.getRoot<wire::Envelope>().getRequest();
+    uint64_t id = NextId();
+    req.setId(id);
+    Send(id, wire_util::Serialize(msg), timeout, std::move(fn));
+  }
+
   Result<std::unique_ptr<Decoded>> Call(capnp::MallocMessageBuilder& msg, Duration timeout) {
     auto req = msg.getRoot<wire::Envelope>().getRequest();
     uint64_t id = NextId();
@@ -524,15 +532,35 @@ void FillWrite(wire::Request::Builder req, const WriteOptions& o) {
 }
 }  // namespace
 
-Result<Object> Client::Create(const Object& obj, const WriteOptions& options) {
-  capnp::MallocMessageBuilder msg;
+namespace {
+
+void FillCreate(capnp::MallocMessageBuilder& msg, const Object& obj, const WriteOptions& options,
+                std::string* bytes) {
   auto req = msg.initRoot<wire::Envelope>().initRequest();
   req.setVerb(wire::Verb::CREATE);
   FillTarget(req, obj.kind(), obj.namespace_().empty() && obj.kind()->namespaced ? "default" : obj.namespace_(), "");
   FillWrite(req, options);
-  std::string bytes = obj.ToBytes();
-  req.setBody(AsData(bytes));
+  *bytes = obj.ToBytes();
+  req.setBody(AsData(*bytes));
+}
+
+}  // namespace
+
+Result<Object> Client::Create(const Object& obj, const WriteOptions& options) {
+  capnp::MallocMessageBuilder msg;
+  std::string bytes;
+  FillCreate(msg, obj, options, &bytes);
   return ObjectReply(kinds(), obj.kind(), impl_->Call(msg, options_.request_timeout));
+}
+
+void Client::CreateAsync(const Object& obj, std::function<void(Result<Object>)> done) {
+  capnp::MallocMessageBuilder msg;
+  std::string bytes;
+  FillCreate(msg, obj, {}, &bytes);
+  impl_->CallAsync(msg, options_.request_timeout,
+                   [kinds = &kinds(), kind = obj.kind(), done = std::move(done)](Result<std::unique_ptr<Decoded>> r) {
+                     done(ObjectReply(*kinds, kind, std::move(r)));
+                   });
 }
 
 Result<Object> Client::Update(const Object& obj, const WriteOptions& options) {

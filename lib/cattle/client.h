@@ -96,6 +96,10 @@ class ApiClient {
   virtual Result<ObjectList> List(const KindInfo* kind, const std::string& ns,
                                   const ListOptions& options = {}) = 0;
   virtual Result<Object> Create(const Object& obj, const WriteOptions& options = {}) = 0;
+  // Create without waiting for the answer: `done` runs once it came (or the request
+  // failed), on a thread of the client's choosing, and must not call the client
+  // synchronously. By default it waits and runs `done` in the caller.
+  virtual void CreateAsync(const Object& obj, std::function<void(Result<Object>)> done) { done(Create(obj)); }
   virtual Result<Object> Update(const Object& obj, const WriteOptions& options = {}) = 0;
   Result<Object> UpdateStatus(const Object& obj) {
     WriteOptions o;
@@ -137,6 +141,8 @@ class Client : public ApiClient {
   Result<ObjectList> List(const KindInfo* kind, const std::string& ns,
                           const ListOptions& options = {}) override;
   Result<Object> Create(const Object& obj, const WriteOptions& options = {}) override;
+  // `done` runs on the client's I/O thread.
+  void CreateAsync(const Object& obj, std::function<void(Result<Object>)> done) override;
   Result<Object> Update(const Object& obj, const WriteOptions& options = {}) override;
   Result<Object> Patch(const KindInfo* kind, const std::string& ns, const std::string& name,
                        const std::string& patch_type, const std::string& patch,

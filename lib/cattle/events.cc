@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <deque>
 #include <list>
+#include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -35,7 +37,17 @@ struct Pending {
   std::string type, reason, message;
   int64_t wall_nanos = 0;
   TimePoint when;
+  // Retry state of the write.
+  int attempt = 1;            // this write's attempt number (transient errors)
+  Duration backoff{};         // the wait before the next attempt
+  TimePoint not_before{};     // no attempt before this (the back-off)
+  int clash = 0;              // name clashes so far
+  int64_t name_nanos = 0;     // the name's timestamp (0: not chosen yet)
 };
+
+// Creates in flight at once per recorder: enough to keep the round trips off the critical
+// path of a busy component, few enough not to flood the apiserver.
+constexpr int kMaxInFlight = 16;
 
 struct CacheEntry {
   std::string key;
@@ -64,6 +76,18 @@ bool Transient(const Status& s) {
 }  // namespace
 
 class EventRecorder::Impl {
+  // A create's answer, handed from the client's thread to the worker.
+  struct Answer {
+    Pending p;
+    std::string key;
+    Status status;
+  };
+  // What a create's callback holds: the recorder while it lives (`impl`, under `mu`).
+  struct SharedState {
+    std::mutex mu;
+    Impl* impl = nullptr;
+  };
+
  public:
   Impl(ApiClient* client, Clock* clock, std::string component, std::string host)
       : client_(client),
@@ -71,6 +95,8 @@ class EventRecorder::Impl {
         component_(std::move(component)),
         host_(std::move(host)),
         events_kind_(client->kinds().ByGroupResource("", "events")) {
+    shared_ = std::make_shared<SharedState>();
+    shared_->impl = this;
     worker_ = std::thread([this] { Run(); });
   }
 
@@ -80,7 +106,9 @@ class EventRecorder::Impl {
       stopping_ = true;
       cv_.notify_all();
     }
-    worker_.join();
+    worker_.join();  // after every create in flight was answered
+    std::lock_guard<std::mutex> g(shared_->mu);
+    shared_->impl = nullptr;
   }
 
   void Enqueue(const Object& regarding, const std::string& type, const std::string& reason,
@@ -121,32 +149,161 @@ class EventRecorder::Impl {
 
   void Flush() {
     std::unique_lock<std::mutex> lk(mu_);
-    idle_cv_.wait(lk, [this] { return queue_.empty() && !busy_; });
+    idle_cv_.wait(lk, [this] { return Idle(); });
   }
 
  private:
+  bool Idle() const { return queue_.empty() && !busy_ && in_flight_ == 0 && answers_.empty(); }
+
+  // The worker: takes queued events one at a time. A repeat is a (synchronous, rare)
+  // patch; a new Event is created asynchronously, up to kMaxInFlight at once, and its
+  // answer comes back through answers_, so the worker never waits for a round trip. A
+  // repeat of a key whose create is still in flight waits for it (held_), so it becomes
+  // a patch of that Event rather than a second Event.
   void Run() {
     std::unique_lock<std::mutex> lk(mu_);
     while (true) {
-      while (queue_.empty() && !stopping_) clock_->WaitUntil(cv_, lk, kNoDeadline);
-      if (queue_.empty()) break;  // stopping and drained
-      Pending p = std::move(queue_.front());
-      queue_.pop_front();
-      busy_ = true;
-      lk.unlock();
-      const bool unreachable = !Record(p);
-      lk.lock();
-      busy_ = false;
-      if (stopping_ && unreachable && !queue_.empty()) {
+      while (!answers_.empty()) {
+        Answer a = std::move(answers_.front());
+        answers_.pop_front();
+        busy_ = true;
+        lk.unlock();
+        OnAnswer(std::move(a));
+        lk.lock();
+        busy_ = false;
+      }
+      if (stopping_ && unreachable_ && !queue_.empty()) {
         // Shutting down with the apiserver unreachable: do not hold the process's exit for
         // a timeout per queued event.
         CATTLE_LOG(WARN) << "dropping queued events at shutdown" << kv("count", queue_.size());
         queue_.clear();
       }
-      idle_cv_.notify_all();
+      if (Idle()) idle_cv_.notify_all();
+      if (queue_.empty() || in_flight_ >= kMaxInFlight) {
+        if (stopping_ && queue_.empty() && in_flight_ == 0 && answers_.empty()) break;
+        clock_->WaitUntil(cv_, lk, kNoDeadline);
+        continue;
+      }
+      if (!stopping_ && queue_.front().not_before > clock_->Now()) {  // a retry's back-off
+        clock_->WaitUntil(cv_, lk, queue_.front().not_before);
+        continue;
+      }
+      Pending p = std::move(queue_.front());
+      queue_.pop_front();
+      std::string key = CacheKey(p);
+      if (in_flight_keys_.count(key)) {
+        held_[key].push_back(std::move(p));
+        continue;
+      }
+      busy_ = true;
+      lk.unlock();
+      Start(std::move(p), std::move(key));
+      lk.lock();
+      busy_ = false;
     }
     busy_ = false;
     idle_cv_.notify_all();
+  }
+
+  // One write of `p`: a patch of the Event recorded earlier for the same key (within the
+  // aggregation window), else a create, sent without waiting.
+  void Start(Pending p, std::string key) {
+    auto it = cache_index_.find(key);
+    if (it != cache_index_.end()) {
+      CacheEntry& e = *it->second;
+      if (p.when - e.last_seen <= kAggregationWindow) {
+        const int32_t count = e.count + 1;
+        Json patch = {{"count", count}, {"lastTimestamp", FormatRfc3339(p.wall_nanos)}};
+        auto r = client_->Patch(events_kind_, e.event_namespace, e.event_name, "merge", patch.dump());
+        if (r.ok()) {
+          e.count = count;
+          e.last_seen = p.when;
+          cache_.splice(cache_.begin(), cache_, it->second);
+          Succeeded();
+          return;
+        }
+        // The Event was deleted (or expired): record a fresh one, as client-go does.
+        if (!r.status().Is(Reason::kNotFound)) return Failed(std::move(p), r.status());
+      }
+      cache_.erase(it->second);
+      cache_index_.erase(it);
+    }
+    // Kubernetes names events "<object>.<hex unix nanos>". Two events of this recorder in
+    // the same nanosecond (a fake clock that stands still) get consecutive numbers; a clash
+    // with another recorder's event is retried with the next number.
+    if (p.name_nanos == 0) p.name_nanos = std::max(p.wall_nanos, last_name_nanos_ + 1);
+    last_name_nanos_ = std::max(last_name_nanos_, p.name_nanos);
+    Object ev = NewEvent(p);
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      ++in_flight_;
+      in_flight_keys_.insert(key);
+    }
+    auto shared = shared_;
+    client_->CreateAsync(ev, [shared, p = std::move(p), key = std::move(key)](Result<Object> r) mutable {
+      std::lock_guard<std::mutex> g(shared->mu);
+      Impl* self = shared->impl;
+      if (self == nullptr) return;  // the recorder is gone
+      std::lock_guard<std::mutex> g2(self->mu_);
+      self->answers_.push_back(Answer{std::move(p), std::move(key), r.ok() ? Status::Ok() : r.status()});
+      self->cv_.notify_all();
+    });
+  }
+
+  // A create's answer, on the worker thread.
+  void OnAnswer(Answer a) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      --in_flight_;
+      in_flight_keys_.erase(a.key);
+      auto h = held_.find(a.key);
+      if (h != held_.end()) {  // repeats that waited for this create go first
+        for (auto it = h->second.rbegin(); it != h->second.rend(); ++it) queue_.push_front(std::move(*it));
+        held_.erase(h);
+      }
+    }
+    if (a.status.ok()) {
+      char suffix[32];
+      std::snprintf(suffix, sizeof(suffix), ".%016" PRIx64, static_cast<uint64_t>(a.p.name_nanos));
+      cache_.push_front(CacheEntry{a.key, a.p.event_namespace, a.p.obj_name + suffix, 1, a.p.when});
+      cache_index_[a.key] = cache_.begin();
+      while (cache_.size() > kMaxCacheEntries) {
+        cache_index_.erase(cache_.back().key);
+        cache_.pop_back();
+      }
+      Succeeded();
+      return;
+    }
+    if (a.status.Is(Reason::kAlreadyExists) && a.p.clash < 3) {
+      a.p.clash++;
+      a.p.name_nanos = std::max(a.p.name_nanos + 1, last_name_nanos_ + 1);
+      std::lock_guard<std::mutex> g(mu_);
+      queue_.push_front(std::move(a.p));
+      return;
+    }
+    Failed(std::move(a.p), a.status);
+  }
+
+  void Succeeded() {
+    std::lock_guard<std::mutex> g(mu_);
+    unreachable_ = false;
+  }
+
+  // A failed write: transient errors are tried again after a back-off on the clock (none
+  // once the recorder is being destroyed), up to kMaxTries attempts in all.
+  void Failed(Pending p, const Status& st) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (!Transient(st) || p.attempt >= kMaxTries || stopping_) {
+      CATTLE_LOG(WARN) << "could not record event" << kv("object", p.obj_name)
+                       << kv("namespace", p.event_namespace) << kv("reason", p.reason)
+                       << kv("attempts", p.attempt) << kv("error", st.ToString());
+      if (Transient(st)) unreachable_ = true;
+      return;
+    }
+    p.backoff = p.attempt == 1 ? kRetryBackoff : p.backoff * 2;
+    p.not_before = clock_->Now() + p.backoff;
+    p.attempt++;
+    queue_.push_front(std::move(p));
   }
 
   static std::string CacheKey(const Pending& p) {
@@ -159,110 +316,34 @@ class EventRecorder::Impl {
     return k;
   }
 
-  // Writes one occurrence, retrying transient errors a few times (backing off on the clock;
-  // no back-off once the recorder is being destroyed: then the first failure drops it).
-  // Returns false when the event was dropped after a transient error.
-  bool Record(const Pending& p) {
-    const std::string key = CacheKey(p);
-    Duration backoff = kRetryBackoff;
-    for (int attempt = 1;; ++attempt) {
-      Status st = TryRecord(p, key);
-      if (st.ok()) return true;
-      bool stopping;
-      {
-        std::lock_guard<std::mutex> g(mu_);
-        stopping = stopping_;
-      }
-      if (!Transient(st) || attempt >= kMaxTries || stopping) {
-        CATTLE_LOG(WARN) << "could not record event" << kv("object", p.obj_name)
-                         << kv("namespace", p.event_namespace) << kv("reason", p.reason)
-                         << kv("attempts", attempt) << kv("error", st.ToString());
-        return !Transient(st);
-      }
-      std::unique_lock<std::mutex> lk(mu_);
-      const TimePoint deadline = clock_->Now() + backoff;
-      while (!stopping_ && clock_->WaitUntil(cv_, lk, deadline)) {
-      }
-      backoff *= 2;
-    }
-  }
-
-  Status TryRecord(const Pending& p, const std::string& key) {
-    auto it = cache_index_.find(key);
-    if (it != cache_index_.end()) {
-      CacheEntry& e = *it->second;
-      if (p.when - e.last_seen <= kAggregationWindow) {
-        const int32_t count = e.count + 1;
-        Json patch = {{"count", count}, {"lastTimestamp", FormatRfc3339(p.wall_nanos)}};
-        auto r = client_->Patch(events_kind_, e.event_namespace, e.event_name, "merge",
-                                patch.dump());
-        if (r.ok()) {
-          e.count = count;
-          e.last_seen = p.when;
-          cache_.splice(cache_.begin(), cache_, it->second);
-          return Status::Ok();
-        }
-        // The Event was deleted (or expired): record a fresh one, as client-go does.
-        if (!r.status().Is(Reason::kNotFound)) return r.status();
-      }
-      cache_.erase(it->second);
-      cache_index_.erase(it);
-    }
-    auto created = Create(p);
-    if (!created.ok()) return created.status();
-    cache_.push_front(CacheEntry{key, p.event_namespace, std::move(*created), 1, p.when});
-    cache_index_[key] = cache_.begin();
-    while (cache_.size() > kMaxCacheEntries) {
-      cache_index_.erase(cache_.back().key);
-      cache_.pop_back();
-    }
-    return Status::Ok();
-  }
-
-  // Creates a new Event; returns its name.
-  Result<std::string> Create(const Pending& p) {
-    // Kubernetes names events "<object>.<hex unix nanos>". Two events of this recorder in
-    // the same nanosecond (a fake clock that stands still) get consecutive numbers; a clash
-    // with another recorder's event is retried with the next number.
-    int64_t nanos = std::max(p.wall_nanos, last_name_nanos_ + 1);
-    for (int clash = 0;; ++clash) {
-      last_name_nanos_ = nanos;
-      char suffix[32];
-      std::snprintf(suffix, sizeof(suffix), ".%016" PRIx64, static_cast<uint64_t>(nanos));
-      const std::string name = p.obj_name + suffix;
-
-      Object ev(events_kind_);
-      ev.meta().setName(name);
-      ev.meta().setNamespace(p.event_namespace);
-      auto e = ev.as<api::Event>();
-      auto ref = e.initInvolvedObject();
-      ref.setKind(p.kind);
-      if (!p.obj_namespace.empty()) ref.setNamespace(p.obj_namespace);
-      ref.setName(p.obj_name);
-      if (!p.uid.empty()) ref.setUid(p.uid);
-      ref.setApiVersion(p.api_version);
-      if (!p.resource_version.empty()) ref.setResourceVersion(p.resource_version);
-      e.setReason(p.reason);
-      e.setMessage(p.message);
-      auto source = e.initSource();
-      source.setComponent(component_);
-      if (!host_.empty()) source.setHost(host_);
-      const std::string ts = FormatRfc3339(p.wall_nanos);
-      e.setFirstTimestamp(ts);
-      e.setLastTimestamp(ts);
-      e.setCount(1);
-      e.setType(p.type);
-      e.setReportingComponent(component_);
-      e.setReportingInstance(host_);
-
-      auto r = client_->Create(ev);
-      if (r.ok()) return name;
-      if (r.status().Is(Reason::kAlreadyExists) && clash < 3) {
-        ++nanos;
-        continue;
-      }
-      return r.status();
-    }
+  // The Event for `p`, named after p.name_nanos.
+  Object NewEvent(const Pending& p) const {
+    char suffix[32];
+    std::snprintf(suffix, sizeof(suffix), ".%016" PRIx64, static_cast<uint64_t>(p.name_nanos));
+    Object ev(events_kind_);
+    ev.meta().setName(p.obj_name + suffix);
+    ev.meta().setNamespace(p.event_namespace);
+    auto e = ev.as<api::Event>();
+    auto ref = e.initInvolvedObject();
+    ref.setKind(p.kind);
+    if (!p.obj_namespace.empty()) ref.setNamespace(p.obj_namespace);
+    ref.setName(p.obj_name);
+    if (!p.uid.empty()) ref.setUid(p.uid);
+    ref.setApiVersion(p.api_version);
+    if (!p.resource_version.empty()) ref.setResourceVersion(p.resource_version);
+    e.setReason(p.reason);
+    e.setMessage(p.message);
+    auto source = e.initSource();
+    source.setComponent(component_);
+    if (!host_.empty()) source.setHost(host_);
+    const std::string ts = FormatRfc3339(p.wall_nanos);
+    e.setFirstTimestamp(ts);
+    e.setLastTimestamp(ts);
+    e.setCount(1);
+    e.setType(p.type);
+    e.setReportingComponent(component_);
+    e.setReportingInstance(host_);
+    return ev;
   }
 
   ApiClient* const client_;
@@ -277,7 +358,15 @@ class EventRecorder::Impl {
   std::deque<Pending> queue_;        // GUARDED_BY(mu_)
   bool busy_ = false;                // GUARDED_BY(mu_): the worker is writing one
   bool stopping_ = false;            // GUARDED_BY(mu_)
+  bool unreachable_ = false;         // GUARDED_BY(mu_): the last write failed transiently
   int64_t dropped_ = 0;              // GUARDED_BY(mu_)
+  int in_flight_ = 0;                // GUARDED_BY(mu_): creates sent, not answered
+  std::set<std::string> in_flight_keys_;                      // GUARDED_BY(mu_)
+  std::map<std::string, std::deque<Pending>> held_;           // GUARDED_BY(mu_)
+  std::deque<Answer> answers_;                                // GUARDED_BY(mu_)
+  // What an answer needs to find: the recorder, while it lives. Answers arriving after
+  // it is gone (the client timed them out later) are dropped.
+  std::shared_ptr<SharedState> shared_;
 
   // Worker thread only.
   std::list<CacheEntry> cache_;  // most recently used first

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <cinttypes>
 #include <set>
 #include <condition_variable>
@@ -64,6 +65,26 @@ class ScriptedClient : public ApiClient {
     if (fail_next > 0 && fail_next-- > 0) return Status::Unavailable("apiserver down");
     return inner_->Create(obj, o);
   }
+  // Deferring: CreateAsync is answered only by AnswerDeferred (on the test's thread, as a
+  // client's I/O thread would answer), so the creates stay in flight until then.
+  std::atomic<bool> defer{false};
+  void CreateAsync(const Object& obj, std::function<void(Result<Object>)> done) override {
+    if (!defer) return ApiClient::CreateAsync(obj, std::move(done));
+    std::lock_guard<std::mutex> g(mu_);
+    deferred_.emplace_back(obj.Clone(), std::move(done));
+  }
+  int deferred() {
+    std::lock_guard<std::mutex> g(mu_);
+    return static_cast<int>(deferred_.size());
+  }
+  void AnswerDeferred() {
+    std::vector<std::pair<Object, std::function<void(Result<Object>)>>> now;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      now.swap(deferred_);
+    }
+    for (auto& [obj, done] : now) done(Create(obj, {}));
+  }
   Result<Object> Update(const Object& obj, const WriteOptions& o) override {
     return inner_->Update(obj, o);
   }
@@ -94,6 +115,7 @@ class ScriptedClient : public ApiClient {
   std::condition_variable cv_;
   bool holding_ = false;
   int held_creates_ = 0;
+  std::vector<std::pair<Object, std::function<void(Result<Object>)>>> deferred_;
 };
 
 bool Eventually(const std::function<bool()>& pred) {
@@ -217,6 +239,28 @@ TEST_F(EventRecorderTest, RepeatsBumpCountAndLastTimestamp) {
   events = Events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].get<api::Event>().getCount(), 9);
+}
+
+TEST_F(EventRecorderTest, CreatesAreInFlightTogetherAndRepeatsWaitForTheirEvent) {
+  ScriptedClient client(server.client.get());
+  client.defer = true;
+  EventRecorder rec(&client, &clock, "kubelet", "node-1");
+  rec.Event(configmap, "Normal", "Pulled", "Container image \"pause\" already present on machine");
+  ASSERT_TRUE(Eventually([&] { return client.deferred() == 1; }));
+  for (int i = 0; i < 4; ++i)
+    rec.Event(configmap, "Normal", "Pulled", "Container image \"pause\" already present on machine");
+  rec.Event(configmap, "Normal", "Created", "Created container: c");  // not held behind Pulled
+  ASSERT_TRUE(Eventually([&] { return client.deferred() == 2; }));
+  EXPECT_TRUE(Events().empty());
+  client.AnswerDeferred();
+  rec.Flush();
+  EXPECT_EQ(client.deferred(), 0) << "the repeats were patches, not more creates";
+  auto events = Events();
+  ASSERT_EQ(events.size(), 2u);
+  std::map<std::string, int> counts;
+  for (auto& e : events) counts[S(e.get<api::Event>().getReason())] = e.get<api::Event>().getCount();
+  EXPECT_EQ(counts["Pulled"], 5);
+  EXPECT_EQ(counts["Created"], 1);
 }
 
 TEST_F(EventRecorderTest, DifferentTypeReasonMessageOrObjectMakeDifferentEvents) {
