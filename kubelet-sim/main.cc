@@ -167,12 +167,14 @@ int main(int argc, char** argv) {
         std::make_unique<ClientListerWatcher>(&client, client.Kind("pods"), "", "", "spec.nodeName!="), clock);
   }
 
+  // One event-writing thread for all the nodes, each with its own source.host.
+  EventRecorder events(&client, clock, "kubelet");
   std::vector<Node> graph;
   graph.reserve(per_node.size());
   for (const auto& o : per_node) {
     Node n;
     n.runtime = std::make_unique<kubelet::SimulatedRuntime>(clock);
-    n.recorder = std::make_unique<EventRecorder>(&client, clock, "kubelet", o.node_name);
+    n.recorder = std::make_unique<EventRecorder>(&events, o.node_name);
     n.kubelet = std::make_unique<kubelet::Kubelet>(&client, clock, n.runtime.get(), n.recorder.get(), o,
                                                    shared_pods.get());
     if (shared_pods) router.Add(n.kubelet.get());

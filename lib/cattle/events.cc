@@ -3,6 +3,7 @@
 // (object, type, reason, message), as client-go's record package does.
 #include "cattle/events.h"
 
+#include <atomic>
 #include <cinttypes>
 #include <condition_variable>
 #include <cstdio>
@@ -20,7 +21,7 @@
 namespace cattle {
 namespace {
 
-constexpr size_t kMaxQueued = 1000;
+constexpr size_t kMaxQueued = 1000;  // per recorder sharing the queue
 // Repeats within this window (since the last occurrence) update the existing Event.
 constexpr Duration kAggregationWindow = std::chrono::minutes(10);
 // The dedup cache remembers this many (object, type, reason, message) keys (LRU), as
@@ -32,6 +33,7 @@ constexpr Duration kRetryBackoff = std::chrono::seconds(1);  // doubled after ea
 
 // One recorded occurrence, copied out of the regarding object when Event() is called.
 struct Pending {
+  std::string host;             // source.host / reportingInstance
   std::string event_namespace;  // where the Event lives
   std::string kind, api_version, obj_namespace, obj_name, uid, resource_version;
   std::string type, reason, message;
@@ -47,7 +49,7 @@ struct Pending {
 
 // Creates in flight at once per recorder: enough to keep the round trips off the critical
 // path of a busy component, few enough not to flood the apiserver.
-constexpr int kMaxInFlight = 16;
+constexpr int kMaxInFlight = 64;
 
 struct CacheEntry {
   std::string key;
@@ -89,11 +91,10 @@ class EventRecorder::Impl {
   };
 
  public:
-  Impl(ApiClient* client, Clock* clock, std::string component, std::string host)
+  Impl(ApiClient* client, Clock* clock, std::string component)
       : client_(client),
         clock_(clock),
         component_(std::move(component)),
-        host_(std::move(host)),
         events_kind_(client->kinds().ByGroupResource("", "events")) {
     shared_ = std::make_shared<SharedState>();
     shared_->impl = this;
@@ -111,9 +112,12 @@ class EventRecorder::Impl {
     shared_->impl = nullptr;
   }
 
-  void Enqueue(const Object& regarding, const std::string& type, const std::string& reason,
-               const std::string& message) {
+  void Share() { sharers_++; }
+
+  void Enqueue(const std::string& host, const Object& regarding, const std::string& type,
+               const std::string& reason, const std::string& message) {
     Pending p;
+    p.host = host;
     const KindInfo* kind = regarding.kind();
     p.kind = kind->kind;
     p.api_version = kind->ApiVersion();
@@ -134,7 +138,7 @@ class EventRecorder::Impl {
     p.when = clock_->Now();
     std::lock_guard<std::mutex> g(mu_);
     if (stopping_) return;
-    if (queue_.size() >= kMaxQueued) {
+    if (queue_.size() >= kMaxQueued * static_cast<size_t>(sharers_.load())) {
       ++dropped_;
       // Log the first drop of a burst and then every 100th, not every one.
       if (dropped_ % 100 == 1) {
@@ -308,7 +312,7 @@ class EventRecorder::Impl {
 
   static std::string CacheKey(const Pending& p) {
     std::string k;
-    for (const std::string* s : {&p.kind, &p.obj_namespace, &p.obj_name, &p.uid, &p.type,
+    for (const std::string* s : {&p.host, &p.kind, &p.obj_namespace, &p.obj_name, &p.uid, &p.type,
                                  &p.reason, &p.message}) {
       k += *s;
       k += '\x1f';
@@ -335,21 +339,21 @@ class EventRecorder::Impl {
     e.setMessage(p.message);
     auto source = e.initSource();
     source.setComponent(component_);
-    if (!host_.empty()) source.setHost(host_);
+    if (!p.host.empty()) source.setHost(p.host);
     const std::string ts = FormatRfc3339(p.wall_nanos);
     e.setFirstTimestamp(ts);
     e.setLastTimestamp(ts);
     e.setCount(1);
     e.setType(p.type);
     e.setReportingComponent(component_);
-    e.setReportingInstance(host_);
+    e.setReportingInstance(p.host);
     return ev;
   }
 
   ApiClient* const client_;
   Clock* const clock_;
   const std::string component_;
-  const std::string host_;
+  std::atomic<int> sharers_{1};  // recorders writing through this one (its queue grows with them)
   const KindInfo* const events_kind_;
 
   std::mutex mu_;
@@ -378,13 +382,19 @@ class EventRecorder::Impl {
 
 EventRecorder::EventRecorder(ApiClient* client, Clock* clock, std::string component,
                              std::string host)
-    : impl_(std::make_unique<Impl>(client, clock, std::move(component), std::move(host))) {}
+    : owned_(std::make_unique<Impl>(client, clock, std::move(component))), impl_(owned_.get()),
+      host_(std::move(host)) {}
+
+EventRecorder::EventRecorder(EventRecorder* shared, std::string host)
+    : impl_(shared->impl_), host_(std::move(host)) {
+  impl_->Share();
+}
 
 EventRecorder::~EventRecorder() = default;
 
 void EventRecorder::Event(const Object& regarding, const std::string& type,
                           const std::string& reason, const std::string& message) {
-  impl_->Enqueue(regarding, type, reason, message);
+  impl_->Enqueue(host_, regarding, type, reason, message);
 }
 
 void EventRecorder::Flush() { impl_->Flush(); }

@@ -29,6 +29,10 @@ class EventRecorder {
   // `component` is source.component / reportingComponent ("default-scheduler",
   // "replicaset-controller", "kubelet"); `host` is source.host (kubelets: the node name).
   EventRecorder(ApiClient* client, Clock* clock, std::string component, std::string host = "");
+  // Records through `shared` (its thread, client, queue and repeat cache; its queue holds
+  // 1000 more events per sharer) with this recorder's own source.host: the hollow nodes
+  // of one process share one recorder so. `shared` must outlive this recorder.
+  EventRecorder(EventRecorder* shared, std::string host);
   // Writes what is still queued (no back-off; once the apiserver is unreachable the rest is
   // dropped), then stops the thread.
   ~EventRecorder();
@@ -42,7 +46,9 @@ class EventRecorder {
 
  private:
   class Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Impl> owned_;  // null for a recorder sharing another's
+  Impl* impl_;
+  std::string host_;
 };
 
 }  // namespace cattle

@@ -263,6 +263,24 @@ TEST_F(EventRecorderTest, CreatesAreInFlightTogetherAndRepeatsWaitForTheirEvent)
   EXPECT_EQ(counts["Created"], 1);
 }
 
+TEST_F(EventRecorderTest, RecordersSharingOneKeepTheirOwnHost) {
+  EventRecorder shared(server.client.get(), &clock, "kubelet");
+  EventRecorder a(&shared, "node-a"), b(&shared, "node-b");
+  a.Event(configmap, "Normal", "Pulled", "present");
+  b.Event(configmap, "Normal", "Pulled", "present");
+  a.Event(configmap, "Normal", "Pulled", "present");
+  a.Flush();
+  std::map<std::string, int> count_by_host;
+  for (auto& e : Events()) {
+    auto ev = e.get<api::Event>();
+    EXPECT_EQ(S(ev.getSource().getComponent()), "kubelet");
+    EXPECT_EQ(S(ev.getReportingInstance()), S(ev.getSource().getHost()));
+    count_by_host[S(ev.getSource().getHost())] += ev.getCount();
+  }
+  EXPECT_EQ(count_by_host, (std::map<std::string, int>{{"node-a", 2}, {"node-b", 1}}))
+      << "one Event per host, the repeat counted on node-a's";
+}
+
 TEST_F(EventRecorderTest, DifferentTypeReasonMessageOrObjectMakeDifferentEvents) {
   EventRecorder rec(server.client.get(), &clock, "replicaset-controller");
   // All at the same (fake) instant: names must still be unique.
