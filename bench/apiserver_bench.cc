@@ -11,22 +11,15 @@
 #include "cattle/client.h"
 #include "core.capnp.h"
 
+#include "bench/bench_util.h"
+
 namespace po = boost::program_options;
 using namespace cattle;
 
 namespace {
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double Percentile(std::vector<int64_t>& v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * v.size()));
-  return v[i] / 1e6;
-}
-
+using cattle::bench::NowNs;
+using cattle::bench::PercentileMs;
 Object Payload(const KindInfo* cm, const std::string& name, size_t bytes, int64_t stamp) {
   Object o(cm);
   o.meta().setName(name);
@@ -71,7 +64,7 @@ void Writes(const std::string& endpoint, int writers, double seconds, size_t byt
   for (auto& t : ts) t.join();
   double rate = lat.size() / seconds;
   std::cout << "writes  writers=" << writers << "  " << static_cast<int64_t>(rate) << " creates/s"
-            << "  p50=" << Percentile(lat, 0.50) << "ms p99=" << Percentile(lat, 0.99) << "ms"
+            << "  p50=" << PercentileMs(lat, 0.50) << "ms p99=" << PercentileMs(lat, 0.99) << "ms"
             << "  errors=" << errors.load() << "\n";
 }
 
@@ -129,7 +122,7 @@ void WatchLatency(const std::string& endpoint, int watchers, int events, size_t 
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::lock_guard<std::mutex> lock(mu);
   std::cout << "watch   watchers=" << watchers << "  events=" << events << "  delivered=" << lat.size()
-            << "  p50=" << Percentile(lat, 0.50) << "ms p99=" << Percentile(lat, 0.99) << "ms\n";
+            << "  p50=" << PercentileMs(lat, 0.50) << "ms p99=" << PercentileMs(lat, 0.99) << "ms\n";
 }
 
 }  // namespace

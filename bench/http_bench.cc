@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "bench/bench_util.h"
+
 namespace po = boost::program_options;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -23,17 +25,8 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double Percentile(std::vector<int64_t>& v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * v.size()));
-  return v[i] / 1e6;
-}
-
+using cattle::bench::NowNs;
+using cattle::bench::PercentileMs;
 // One keep-alive HTTP/1.1 connection.
 class Conn {
  public:
@@ -118,7 +111,7 @@ Run Drive(int port, int conns, double seconds, Op op) {
 
 void Report(const std::string& what, int conns, double seconds, Run r) {
   std::cout << what << "  conns=" << conns << "  " << static_cast<int64_t>(r.ops / seconds) << " req/s"
-            << "  p50=" << Percentile(r.lat, 0.50) << "ms p99=" << Percentile(r.lat, 0.99) << "ms"
+            << "  p50=" << PercentileMs(r.lat, 0.50) << "ms p99=" << PercentileMs(r.lat, 0.99) << "ms"
             << "  errors=" << r.errors << "\n";
 }
 
@@ -182,7 +175,7 @@ void WatchLatency(int port, int watchers, int events, size_t bytes) {
   }
   for (auto& t : ts) t.join();
   std::cout << "watch   watchers=" << watchers << "  events=" << events << "  delivered=" << delivered.load()
-            << "  p50=" << Percentile(lat, 0.50) << "ms p99=" << Percentile(lat, 0.99) << "ms\n";
+            << "  p50=" << PercentileMs(lat, 0.50) << "ms p99=" << PercentileMs(lat, 0.99) << "ms\n";
 }
 
 }  // namespace
