@@ -113,6 +113,7 @@ class EventRecorder::Impl {
   }
 
   void Share() { sharers_++; }
+  void Unshare() { sharers_--; }
 
   void Enqueue(const std::string& host, const Object& regarding, const std::string& type,
                const std::string& reason, const std::string& message) {
@@ -390,7 +391,9 @@ EventRecorder::EventRecorder(EventRecorder* shared, std::string host)
   impl_->Share();
 }
 
-EventRecorder::~EventRecorder() = default;
+EventRecorder::~EventRecorder() {
+  if (!owned_) impl_->Unshare();
+}
 
 void EventRecorder::Event(const Object& regarding, const std::string& type,
                           const std::string& reason, const std::string& message) {
