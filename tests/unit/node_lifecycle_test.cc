@@ -356,6 +356,37 @@ TEST_F(NodeLifecycleTest, UntoleratedNoExecuteTaintEvictsAtOnceAndRemovalCancels
   EXPECT_FALSE(Evicted("tolerant"));
 }
 
+// The taint manager ignores status writes (Kubernetes' PodUpdated) but not a change of
+// tolerations: a pod whose tolerationSeconds is lowered on a tainted node goes at once.
+TEST_F(NodeLifecycleTest, LoweredTolerationSecondsOnAnUpdateEvicts) {
+  AddNode("node-1");
+  AddNode("node-2");
+  AddPod("tolerant", "node-1",
+         R"([{"key":"example.com/maintenance","operator":"Exists","effect":"NoExecute","tolerationSeconds":600}])");
+  StartControllers();
+  auto node = GetNode("node-1");
+  auto taints = node.as<api::Node>().getSpec().initTaints(1);
+  taints[0].setKey("example.com/maintenance");
+  taints[0].setEffect("NoExecute");
+  taints[0].setTimeAdded(FormatRfc3339(clock.WallNanos()));
+  ASSERT_TRUE(client->Update(node).ok());
+  AddProbe("probe", "node-1");  // evicted at once: the controller has seen the taint
+  ASSERT_TRUE(Eventually([&] { return Evicted("probe"); }));
+
+  auto pods = client->Kind("pods");
+  auto pod = client->Get(pods, "default", "tolerant");
+  ASSERT_TRUE(pod.ok()) << pod.status().ToString();
+  pod->as<api::Pod>().getStatus().setPhase("Running");
+  auto written = client->UpdateStatus(*pod);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_FALSE(Evicted("tolerant"));
+  Object lowered = written->Clone();
+  lowered.as<api::Pod>().getSpec().getTolerations()[0].getTolerationSeconds().setValue(0);
+  auto updated = client->Update(lowered);
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  EXPECT_TRUE(Eventually([&] { return Evicted("tolerant"); }));
+}
+
 TEST_F(NodeLifecycleTest, ReturningKubeletRemovesTaintsAndNodeIsReadyAgain) {
   AddNode("node-1");
   AddNode("node-2");
