@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -36,6 +37,35 @@ std::string PlainStatusJson(int code, const char* reason, const std::string& mes
                                    {"status", "Failure"}, {"message", message}, {"reason", reason},
                                    {"code", code}};
   return status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// Sends an error reply on a connection whose request was not read to its end, then closes it
+// without a reset: closing a socket with unread input makes the kernel send RST, and a client
+// still uploading (curl, kubectl) then sees "connection reset" instead of the reply. So stop
+// sending, then read and drop what the client is still sending, for a bounded time and size,
+// until it closes too. Go's net/http does the same after an early reply.
+void ReplyAndCloseGently(tcp::socket& socket, const std::string& reply) {
+  boost::system::error_code ec;
+  net::write(socket, net::buffer(reply), ec);
+  if (ec) return;
+  int fd = socket.native_handle();
+  ::shutdown(fd, SHUT_WR);
+  constexpr size_t kMaxDrainBytes = 64 << 20;
+  constexpr int kMaxDrainMs = 2000;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kMaxDrainMs);
+  char sink[64 * 1024];
+  size_t drained = 0;
+  while (drained < kMaxDrainBytes) {
+    int left = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+    if (left <= 0) return;
+    pollfd p{fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, left);
+    if (ready <= 0) return;  // timeout or error
+    ssize_t n = ::recv(fd, sink, sizeof sink, 0);
+    if (n <= 0) return;  // the client closed (or the server is stopping: shutdown(SHUT_RDWR))
+    drained += static_cast<size_t>(n);
+  }
 }
 
 }  // namespace
@@ -290,7 +320,7 @@ void HttpServer::Impl::Serve(tcp::socket& socket) {
                                     "the request body is larger than " + std::to_string(options_.max_body_bytes) + " bytes");
       std::string resp = "HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\nConnection: close\r\n"
                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-      net::write(socket, net::buffer(resp), ec);
+      ReplyAndCloseGently(socket, resp);
       return;
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
@@ -302,7 +332,7 @@ void HttpServer::Impl::Serve(tcp::socket& socket) {
       std::string body = PlainStatusJson(400, "BadRequest", "malformed HTTP request: " + ec.message());
       std::string resp = "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n"
                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-      net::write(socket, net::buffer(resp), ec);
+      ReplyAndCloseGently(socket, resp);
       return;
     }
     auto msg = parser.release();

@@ -181,6 +181,33 @@ TEST_F(RestApiTest, InvalidObjectsNameTheKindAndFieldAndStoreNothing) {
   EXPECT_EQ(Get("/apis/apps/v1/namespaces/default/deployments/web").code, 200);
 }
 
+// A client that sends its whole too-large body before reading (curl, kubectl) gets the 413,
+// not a connection reset: the server drains what it did not read before closing.
+TEST_F(RestApiTest, AClientStillSendingATooLargeBodyGetsThe413) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    net::io_context ioc;
+    tcp::socket s(ioc);
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(http_->port())));
+    std::string body(8 << 20, 'x');
+    std::string head = "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    boost::system::error_code ec;
+    net::write(s, net::buffer(head), ec);
+    ASSERT_FALSE(ec) << ec.message();
+    net::write(s, net::buffer(body), ec);
+    ASSERT_FALSE(ec) << "sending the body: " << ec.message();
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    http::read(s, buf, parser, ec);
+    ASSERT_FALSE(ec) << "reading the reply: " << ec.message();
+    auto res = parser.release();
+    EXPECT_EQ(res.result_int(), 413);
+    Json status = Json::parse(res.body());
+    EXPECT_EQ(status["reason"], "RequestEntityTooLarge");
+  }
+  EXPECT_EQ(Get("/healthz").code, 200);
+}
+
 TEST_F(RestApiTest, PatchesNoOpsAndSubresources) {
   ASSERT_EQ(Post("/apis/apps/v1/namespaces/default/deployments", kDeployment).code, 201);
   auto before = Get("/apis/apps/v1/namespaces/default/deployments/web").json();
