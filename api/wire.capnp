@@ -24,6 +24,10 @@ enum Verb {
   delete @6;
   watch @7;        # starts a watch; events follow as WatchEvent with this request's watchId
   cancelWatch @8;
+  createMany @9;   # creates each of `bodies` (one resource, one namespace) as its own create:
+                   # each is validated and stored on its own, and gets its own result in
+                   # `results`. Not Kubernetes API: it saves a round trip per object for
+                   # clients that write many small objects (Events).
 }
 
 struct Request {
@@ -53,6 +57,7 @@ struct Request {
   dryRun @23 :Bool;
   allowWatchBookmarks @24 :Bool;
   force @25 :Bool;              # server-side apply
+  bodies @26 :List(Data);       # createMany: the objects, binary, of the request's kind
 }
 
 struct Item {
@@ -81,6 +86,11 @@ struct Response {
   remainingItemCount @6 :Int64;
   warnings @7 :List(Text);
   kind @8 :Text;              # the kind of item / items (for subresource bodies)
+  results @9 :List(Result);   # createMany: one per body, in order
+  struct Result {
+    status @0 :Status;        # absent when this object was created
+    revision @1 :Int64;       # the created object's resourceVersion
+  }
 }
 
 struct WatchEvent {

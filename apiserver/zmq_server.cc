@@ -19,6 +19,9 @@ namespace cattle::apiserver {
 using wire_util::AsData;
 using wire_util::Serialize;
 
+// Objects in one createMany request, at most.
+constexpr size_t kMaxCreateMany = 1000;
+
 class ZmqServer::Impl {
  public:
   Impl(Registry* registry, ZmqServerOptions options)
@@ -261,7 +264,7 @@ class ZmqServer::Impl {
     req.allow_bookmarks = r.getAllowWatchBookmarks();
     if (req.kind->namespaced && req.namespace_.empty() &&
         (r.getVerb() != wire::Verb::LIST && r.getVerb() != wire::Verb::WATCH &&
-         r.getVerb() != wire::Verb::CREATE))
+         r.getVerb() != wire::Verb::CREATE && r.getVerb() != wire::Verb::CREATE_MANY))
       return ReplyError(std::move(to), id, Status::BadRequest("a namespace is required for namespaced resource " + req.kind->plural));
     bool finalize = req.subresource == "finalize" && req.kind->kind == "Namespace";
     if (!req.subresource.empty() && req.subresource != "status" && req.subresource != "binding" && !finalize)
@@ -318,6 +321,21 @@ class ZmqServer::Impl {
           return registry_->Update(req, std::move(*obj), WriteReplier(to, id));
         });
       }
+      case wire::Verb::CREATE_MANY: {
+        if (!req.subresource.empty())
+          return ReplyError(std::move(to), id, Status(Reason::kMethodNotAllowed, "createMany is not supported on " + req.subresource));
+        auto list = r.getBodies();
+        if (list.size() > kMaxCreateMany)
+          return ReplyError(std::move(to), id,
+                            Status::BadRequest("createMany: " + std::to_string(list.size()) + " objects; at most " +
+                                               std::to_string(kMaxCreateMany) + " per request"));
+        std::vector<std::string> bodies;
+        bodies.reserve(list.size());
+        for (auto b : list) bodies.push_back(wire_util::ToString(b));
+        return Offload([this, to, id, req, bodies = std::move(bodies)]() mutable {
+          CreateMany(std::move(to), id, req, std::move(bodies));
+        });
+      }
       case wire::Verb::PATCH:
         return Offload([this, to, id, req, type = std::string(r.getPatchType().cStr()),
                         patch = std::string(r.getPatch().cStr())]() mutable {
@@ -329,6 +347,56 @@ class ZmqServer::Impl {
         return StartWatch(std::move(to), id, r.getWatchId(), req);
       default:
         return ReplyError(std::move(to), id, Status::BadRequest("unknown verb"));
+    }
+  }
+
+  // createMany: each body is a create of its own (decoded, validated, stored, answered on
+  // its own); one reply carries the results once the last one is in.
+  void CreateMany(Outgoing to, uint64_t id, const ApiRequest& req, std::vector<std::string> bodies) {
+    struct Results {
+      std::mutex mu;
+      std::vector<Status> status;       // GUARDED_BY(mu)
+      std::vector<int64_t> revision;    // GUARDED_BY(mu)
+      size_t left;                      // GUARDED_BY(mu)
+    };
+    const size_t n = bodies.size();
+    auto results = std::make_shared<Results>();
+    results->status.resize(n);
+    results->revision.resize(n);
+    results->left = n;
+    auto finish = [this, to, id, results](size_t i, const Status& st, int64_t rev) {
+      {
+        std::lock_guard<std::mutex> lock(results->mu);
+        results->status[i] = st;
+        results->revision[i] = rev;
+        if (--results->left > 0) return;
+      }
+      capnp::MallocMessageBuilder msg;
+      auto resp = msg.initRoot<wire::Envelope>().initResponse();
+      resp.setId(id);
+      auto list = resp.initResults(results->status.size());
+      for (size_t k = 0; k < results->status.size(); ++k) {
+        if (!results->status[k].ok()) wire_util::SetStatus(list[k].initStatus(), results->status[k]);
+        list[k].setRevision(results->revision[k]);
+      }
+      Outgoing out = to;
+      out.payload = Serialize(msg);
+      Push(std::move(out));
+    };
+    if (n == 0) return ReplyError(std::move(to), id, Status::Ok());
+    for (size_t i = 0; i < n; ++i) {
+      auto obj = Object::FromBytes(req.kind, bodies[i]);
+      if (!obj.ok()) {
+        finish(i, obj.status(), 0);
+        continue;
+      }
+      registry_->Create(req, std::move(*obj), [finish, i](Result<WriteReply> r) {
+        if (r.ok()) {
+          finish(i, Status::Ok(), r->object.resource_version());
+        } else {
+          finish(i, r.status(), 0);
+        }
+      });
     }
   }
 

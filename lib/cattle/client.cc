@@ -553,14 +553,47 @@ Result<Object> Client::Create(const Object& obj, const WriteOptions& options) {
   return ObjectReply(kinds(), obj.kind(), impl_->Call(msg, options_.request_timeout));
 }
 
-void Client::CreateAsync(const Object& obj, std::function<void(Result<Object>)> done) {
+void ApiClient::CreateManyAsync(std::vector<Object> objs, std::function<void(std::vector<Status>)> done) {
+  std::vector<Status> out;
+  out.reserve(objs.size());
+  for (const Object& obj : objs) out.push_back(Create(obj).status());
+  done(std::move(out));
+}
+
+void Client::CreateManyAsync(std::vector<Object> objs, std::function<void(std::vector<Status>)> done) {
+  const size_t n = objs.size();
+  if (n == 0) return done({});
+  const KindInfo* kind = objs[0].kind();
+  auto ns_of = [](const Object& o) {
+    return o.namespace_().empty() && o.kind()->namespaced ? std::string("default") : o.namespace_();
+  };
+  const std::string ns = ns_of(objs[0]);
+  for (const Object& o : objs) {
+    if (o.kind() != kind || ns_of(o) != ns)
+      return done(std::vector<Status>(n, Status::BadRequest("createMany: the objects must be of one kind and namespace")));
+  }
   capnp::MallocMessageBuilder msg;
-  std::string bytes;
-  FillCreate(msg, obj, {}, &bytes);
-  impl_->CallAsync(msg, options_.request_timeout,
-                   [kinds = &kinds(), kind = obj.kind(), done = std::move(done)](Result<std::unique_ptr<Decoded>> r) {
-                     done(ObjectReply(*kinds, kind, std::move(r)));
-                   });
+  auto req = msg.initRoot<wire::Envelope>().initRequest();
+  req.setVerb(wire::Verb::CREATE_MANY);
+  FillTarget(req, kind, ns, "");
+  FillWrite(req, {});
+  std::vector<std::string> bytes;
+  bytes.reserve(n);
+  for (const Object& o : objs) bytes.push_back(o.ToBytes());
+  auto bodies = req.initBodies(n);
+  for (size_t i = 0; i < n; ++i) bodies.set(i, AsData(bytes[i]));
+  impl_->CallAsync(msg, options_.request_timeout, [n, done = std::move(done)](Result<std::unique_ptr<Decoded>> r) {
+    Status whole = r.ok() ? ResponseStatus(**r) : r.status();
+    if (!whole.ok()) return done(std::vector<Status>(n, whole));
+    auto results = (*r)->envelope().getResponse().getResults();
+    if (results.size() != n)
+      return done(std::vector<Status>(
+          n, Status::Internal("createMany: " + std::to_string(results.size()) + " results for " + std::to_string(n) + " objects")));
+    std::vector<Status> out;
+    out.reserve(n);
+    for (auto res : results) out.push_back(res.hasStatus() ? wire_util::GetStatus(res.getStatus()) : Status::Ok());
+    done(std::move(out));
+  });
 }
 
 Result<Object> Client::Update(const Object& obj, const WriteOptions& options) {

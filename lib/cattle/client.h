@@ -96,10 +96,13 @@ class ApiClient {
   virtual Result<ObjectList> List(const KindInfo* kind, const std::string& ns,
                                   const ListOptions& options = {}) = 0;
   virtual Result<Object> Create(const Object& obj, const WriteOptions& options = {}) = 0;
-  // Create without waiting for the answer: `done` runs once it came (or the request
+  // Creates each of `objs` (one kind, one namespace) on its own, without waiting for the
+  // answers: `done` gets one Status per object, in order, once they came (or the request
   // failed), on a thread of the client's choosing, and must not call the client
-  // synchronously. By default it waits and runs `done` in the caller.
-  virtual void CreateAsync(const Object& obj, std::function<void(Result<Object>)> done) { done(Create(obj)); }
+  // synchronously. The apiserver validates and stores each object as a create of its own;
+  // the client sends them in one request. By default: one Create after the other, then
+  // `done` in the caller.
+  virtual void CreateManyAsync(std::vector<Object> objs, std::function<void(std::vector<Status>)> done);
   virtual Result<Object> Update(const Object& obj, const WriteOptions& options = {}) = 0;
   Result<Object> UpdateStatus(const Object& obj) {
     WriteOptions o;
@@ -141,8 +144,8 @@ class Client : public ApiClient {
   Result<ObjectList> List(const KindInfo* kind, const std::string& ns,
                           const ListOptions& options = {}) override;
   Result<Object> Create(const Object& obj, const WriteOptions& options = {}) override;
-  // `done` runs on the client's I/O thread.
-  void CreateAsync(const Object& obj, std::function<void(Result<Object>)> done) override;
+  // One createMany request; `done` runs on the client's I/O thread.
+  void CreateManyAsync(std::vector<Object> objs, std::function<void(std::vector<Status>)> done) override;
   Result<Object> Update(const Object& obj, const WriteOptions& options = {}) override;
   Result<Object> Patch(const KindInfo* kind, const std::string& ns, const std::string& name,
                        const std::string& patch_type, const std::string& patch,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
 #include <random>
@@ -201,6 +202,88 @@ TEST(ApiServerProcessTest, GarbageTruncatedAndOversizedMessagesGetErrorsAndServi
   ASSERT_TRUE(client.Create(MakeConfigMap("after")).ok());
   EXPECT_EQ(kill(server.pid(), 0), 0);
   EXPECT_EQ(server.Terminate(), 0) << "SIGTERM must shut down cleanly";
+}
+
+// createMany: each object is a create of its own, with its own result; a bad one fails
+// alone; a garbage body fails alone; too many objects fail the request.
+TEST(ApiServerProcessTest, CreateManyCreatesEachObjectOnItsOwn) {
+  testutil::TempDir dir;
+  testutil::ApiServer server(dir.path());
+  ASSERT_TRUE(server.Start());
+  ClientOptions o;
+  o.endpoint = server.endpoint();
+  Client client(o);
+  ASSERT_TRUE(client.Create(MakeConfigMap("exists")).ok());
+
+  auto create_many = [&](std::vector<Object> objs) {
+    std::promise<std::vector<Status>> p;
+    client.CreateManyAsync(std::move(objs), [&](std::vector<Status> st) { p.set_value(std::move(st)); });
+    return p.get_future().get();
+  };
+  std::vector<Object> objs;
+  for (const char* name : {"a", "b", "Not_A_Name", "exists", "c"}) objs.push_back(MakeConfigMap(name));
+  auto st = create_many(std::move(objs));
+  ASSERT_EQ(st.size(), 5u);
+  EXPECT_TRUE(st[0].ok()) << st[0].ToString();
+  EXPECT_TRUE(st[1].ok()) << st[1].ToString();
+  EXPECT_TRUE(st[2].Is(Reason::kInvalid)) << st[2].ToString();
+  EXPECT_NE(st[2].message().find("metadata.name"), std::string::npos) << st[2].ToString();
+  EXPECT_TRUE(st[3].Is(Reason::kAlreadyExists)) << st[3].ToString();
+  EXPECT_TRUE(st[4].ok()) << st[4].ToString();
+  std::set<std::string> uids;
+  for (const char* name : {"a", "b", "c"}) {
+    auto got = client.Get(ConfigMaps(), "default", name);
+    ASSERT_TRUE(got.ok()) << name << ": " << got.status().ToString();
+    EXPECT_EQ(ToStdMap(got->get<api::ConfigMap>().getData()).at("name"), name);
+    uids.insert(got->uid());
+  }
+  EXPECT_EQ(uids.size(), 3u) << "each object was created on its own";
+  EXPECT_FALSE(client.Get(ConfigMaps(), "default", "Not_A_Name").ok());
+
+  // Mixed namespaces are refused by the client; more than 1000 objects by the server.
+  std::vector<Object> mixed;
+  mixed.push_back(MakeConfigMap("m1"));
+  mixed.push_back(MakeConfigMap("m2"));
+  mixed[1].meta().setNamespace("kube-system");
+  for (auto& s2 : create_many(std::move(mixed))) EXPECT_TRUE(s2.Is(Reason::kBadRequest)) << s2.ToString();
+  std::vector<Object> many;
+  for (int i = 0; i < 1001; ++i) many.push_back(MakeConfigMap("many-" + std::to_string(i)));
+  auto too_many = create_many(std::move(many));
+  ASSERT_EQ(too_many.size(), 1001u);
+  EXPECT_TRUE(too_many[0].Is(Reason::kBadRequest)) << too_many[0].ToString();
+  EXPECT_FALSE(client.Get(ConfigMaps(), "default", "many-0").ok());
+
+  // A garbage body among good ones: BadRequest for it alone.
+  zmq::context_t ctx;
+  zmq::socket_t raw(ctx, zmq::socket_type::dealer);
+  raw.set(zmq::sockopt::linger, 0);
+  raw.connect(server.endpoint());
+  capnp::MallocMessageBuilder msg;
+  auto req = msg.initRoot<wire::Envelope>().initRequest();
+  req.setId(9);
+  req.setVerb(wire::Verb::CREATE_MANY);
+  req.setResource("configmaps");
+  req.setNamespace("default");
+  std::string good = MakeConfigMap("raw-good").ToBytes(), garbage(64, '\x7f');
+  auto bodies = req.initBodies(2);
+  bodies.set(0, wire_util::AsData(garbage));
+  bodies.set(1, wire_util::AsData(good));
+  raw.send(zmq::buffer(wire_util::Serialize(msg)), zmq::send_flags::none);
+  zmq::pollitem_t item{raw.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, std::chrono::milliseconds(5000));
+  ASSERT_TRUE(item.revents & ZMQ_POLLIN);
+  zmq::message_t m;
+  (void)raw.recv(m);
+  auto d = wire_util::Decoded::Parse(std::string_view(static_cast<const char*>(m.data()), m.size()));
+  ASSERT_TRUE(d.ok());
+  auto results = (*d)->envelope().getResponse().getResults();
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].hasStatus());
+  EXPECT_EQ(std::string(results[0].getStatus().getReason().cStr()), "BadRequest");
+  EXPECT_FALSE(results[1].hasStatus());
+  EXPECT_GT(results[1].getRevision(), 0);
+  EXPECT_TRUE(client.Get(ConfigMaps(), "default", "raw-good").ok());
+  EXPECT_EQ(server.Terminate(), 0);
 }
 
 TEST(ApiServerProcessTest, HelpAndBadFlags) {

@@ -65,25 +65,60 @@ class ScriptedClient : public ApiClient {
     if (fail_next > 0 && fail_next-- > 0) return Status::Unavailable("apiserver down");
     return inner_->Create(obj, o);
   }
-  // Deferring: CreateAsync is answered only by AnswerDeferred (on the test's thread, as a
-  // client's I/O thread would answer), so the creates stay in flight until then.
+  // Deferring: CreateManyAsync is answered only by AnswerDeferred (on the test's thread, as
+  // a client's I/O thread would answer), so the creates stay in flight until then.
   std::atomic<bool> defer{false};
-  void CreateAsync(const Object& obj, std::function<void(Result<Object>)> done) override {
-    if (!defer) return ApiClient::CreateAsync(obj, std::move(done));
+  // Gating: CreateManyAsync waits (in the caller, the recorder's thread) until OpenGate().
+  void CloseGate() {
     std::lock_guard<std::mutex> g(mu_);
-    deferred_.emplace_back(obj.Clone(), std::move(done));
+    gate_closed_ = true;
   }
+  void OpenGate() {
+    std::lock_guard<std::mutex> g(mu_);
+    gate_closed_ = false;
+    cv_.notify_all();
+  }
+  int at_gate() {
+    std::lock_guard<std::mutex> g(mu_);
+    return at_gate_;
+  }
+  void CreateManyAsync(std::vector<Object> objs, std::function<void(std::vector<Status>)> done) override {
+    {
+      std::unique_lock<std::mutex> g(mu_);
+      request_sizes_.push_back(objs.size());
+      ++at_gate_;
+      cv_.wait(g, [&] { return !gate_closed_; });
+      --at_gate_;
+      if (defer) {
+        deferred_.emplace_back(std::move(objs), std::move(done));
+        return;
+      }
+    }
+    ApiClient::CreateManyAsync(std::move(objs), std::move(done));
+  }
+  // Events in deferred requests.
   int deferred() {
     std::lock_guard<std::mutex> g(mu_);
-    return static_cast<int>(deferred_.size());
+    int n = 0;
+    for (auto& d : deferred_) n += static_cast<int>(d.first.size());
+    return n;
   }
   void AnswerDeferred() {
-    std::vector<std::pair<Object, std::function<void(Result<Object>)>>> now;
+    std::vector<std::pair<std::vector<Object>, std::function<void(std::vector<Status>)>>> now;
     {
       std::lock_guard<std::mutex> g(mu_);
       now.swap(deferred_);
     }
-    for (auto& [obj, done] : now) done(Create(obj, {}));
+    for (auto& [objs, done] : now) {
+      std::vector<Status> st;
+      for (const Object& obj : objs) st.push_back(Create(obj, {}).status());
+      done(std::move(st));
+    }
+  }
+  // The number of Events in each createMany request so far.
+  std::vector<size_t> request_sizes() {
+    std::lock_guard<std::mutex> g(mu_);
+    return request_sizes_;
   }
   Result<Object> Update(const Object& obj, const WriteOptions& o) override {
     return inner_->Update(obj, o);
@@ -115,7 +150,10 @@ class ScriptedClient : public ApiClient {
   std::condition_variable cv_;
   bool holding_ = false;
   int held_creates_ = 0;
-  std::vector<std::pair<Object, std::function<void(Result<Object>)>>> deferred_;
+  bool gate_closed_ = false;
+  int at_gate_ = 0;
+  std::vector<size_t> request_sizes_;
+  std::vector<std::pair<std::vector<Object>, std::function<void(std::vector<Status>)>>> deferred_;
 };
 
 bool Eventually(const std::function<bool()>& pred) {
@@ -261,6 +299,26 @@ TEST_F(EventRecorderTest, CreatesAreInFlightTogetherAndRepeatsWaitForTheirEvent)
   for (auto& e : events) counts[S(e.get<api::Event>().getReason())] = e.get<api::Event>().getCount();
   EXPECT_EQ(counts["Pulled"], 5);
   EXPECT_EQ(counts["Created"], 1);
+}
+
+// What queued up while a request was being sent goes out in one request; each Event is
+// still created on its own.
+TEST_F(EventRecorderTest, EventsQueuedTogetherAreCreatedInOneRequest) {
+  ScriptedClient client(server.client.get());
+  client.CloseGate();
+  EventRecorder rec(&client, &clock, "kubelet", "node-1");
+  rec.Event(configmap, "Normal", "Pulled", "Container image \"pause\" already present on machine");
+  ASSERT_TRUE(Eventually([&] { return client.at_gate() == 1; }));
+  for (int i = 0; i < 10; ++i) rec.Event(configmap, "Normal", "Created", "Created container: c" + std::to_string(i));
+  rec.Event(configmap, "Normal", "Created", "Created container: c0");  // a repeat: waits, then a patch
+  client.OpenGate();
+  rec.Flush();
+  EXPECT_EQ(client.request_sizes(), (std::vector<size_t>{1, 10}));
+  auto events = Events();
+  ASSERT_EQ(events.size(), 11u);
+  int counted = 0;
+  for (auto& e : events) counted += e.get<api::Event>().getCount();
+  EXPECT_EQ(counted, 12);
 }
 
 TEST_F(EventRecorderTest, RecordersSharingOneKeepTheirOwnHost) {
