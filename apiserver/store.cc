@@ -14,9 +14,15 @@
 //
 // Threads:
 //   committer   drains the write queue, validates each write against the current state (a
-//               per-batch overlay on top of RocksDB reads), assigns consecutive revisions,
-//               writes one WriteBatch with one sync, publishes the events to the in-memory
-//               ring, then runs the write callbacks. A failed validation takes no revision.
+//               per-batch overlay on top of the in-memory current records), assigns
+//               consecutive revisions, writes one WriteBatch with one sync, updates the
+//               current records, publishes the events to the in-memory ring, then hands the
+//               write callbacks to the completer. A failed validation takes no revision.
+//   completer   runs the write callbacks in commit order.
+//
+// Memory: every key's current record is also held in memory (as etcd keeps its key index
+// and Kubernetes' apiserver its watch cache): Get and the committer's checks never read
+// RocksDB. List reads a RocksDB snapshot (it needs a consistent revision).
 //   dispatcher  delivers events to every watcher. A watcher is only a cursor (next revision
 //               wanted) and a prefix: the dispatcher serves it from the ring when the cursor
 //               is inside it and from RocksDB history otherwise (catch-up, or a watcher that
@@ -42,6 +48,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -295,6 +302,17 @@ class Core : public std::enable_shared_from_this<Core> {
   bool c_stopping_ = false;              // GUARDED_BY(c_mu_)
   std::thread completer_;
   std::atomic<std::thread::id> completer_id_{};
+  // Every key's current record, in memory: reads of one key (Get, and the committer's check
+  // of each write against the current state) come from here, not from RocksDB. Loaded by
+  // Init; the committer, its only writer, updates it once a batch is durable and before the
+  // batch's callbacks run, so an acknowledged write is seen by every later Get.
+  struct Current {
+    int64_t create_revision = 0;
+    int64_t mod_revision = 0;
+    std::string value;
+  };
+  std::shared_mutex cur_mu_;
+  std::unordered_map<std::string, std::shared_ptr<const Current>> current_;  // writes: committer, under cur_mu_
   // Committer-only state.
   int64_t committed_rev_ = 0;
   Status broken_;  // set after a failed RocksDB write: every later write fails
@@ -433,6 +451,21 @@ Status Core::Init() {
   it.reset();
   if (covered < rev) AddSegmentLocked(covered + 1, rev, opts_.clock->WallNanos());
 
+  // Every current key into memory.
+  std::unique_ptr<rocksdb::Iterator> objects(db_->NewIterator(ro, objects_cf_));
+  for (objects->SeekToFirst(); objects->Valid(); objects->Next()) {
+    ObjectRecord rec;
+    if (!DecodeObject(std::string_view(objects->value().data(), objects->value().size()), &rec))
+      return Status::Internal("corrupt object record for key " + Quote(objects->key().ToString()));
+    auto c = std::make_shared<Current>();
+    c->create_revision = rec.create_revision;
+    c->mod_revision = rec.mod_revision;
+    c->value.assign(rec.value);
+    current_.emplace(objects->key().ToString(), std::move(c));
+  }
+  if (!objects->status().ok()) return FromRocks(objects->status(), "reading the objects");
+  objects.reset();
+
   completer_ = std::thread([this] { CompleterLoop(); });
   completer_id_ = completer_.get_id();
   committer_ = std::thread([this] { CommitterLoop(); });
@@ -539,7 +572,6 @@ void Core::CommitBatch(std::vector<Op>& ops) {
   rocksdb::WriteBatch batch;
   const int64_t wall = opts_.clock->WallNanos();
   int64_t rev = committed_rev_;
-  std::string buf;
 
   for (size_t i = 0; i < ops.size(); ++i) {
     Op& op = ops[i];
@@ -557,7 +589,7 @@ void Core::CommitBatch(std::vector<Op>& ops) {
                                     std::to_string(opts_.max_value_bytes) + " bytes");
       continue;
     }
-    // Current state of the key: this batch's overlay, else RocksDB.
+    // Current state of the key: this batch's overlay, else the in-memory current records.
     bool exists = false;
     KeyValue prev;
     if (auto o = overlay.find(op.key); o != overlay.end()) {
@@ -565,23 +597,12 @@ void Core::CommitBatch(std::vector<Op>& ops) {
         exists = true;
         prev = o->second->kv;
       }
-    } else {
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), objects_cf_, op.key, &buf);
-      if (s.ok()) {
-        ObjectRecord rec;
-        if (!DecodeObject(buf, &rec)) {
-          results[i] = Status::Internal("corrupt object record for key " + Quote(op.key));
-          continue;
-        }
-        exists = true;
-        prev.key = op.key;
-        prev.value.assign(rec.value);
-        prev.create_revision = rec.create_revision;
-        prev.mod_revision = rec.mod_revision;
-      } else if (!s.IsNotFound()) {
-        results[i] = FromRocks(s, "reading key " + Quote(op.key));
-        continue;
-      }
+    } else if (auto c = current_.find(op.key); c != current_.end()) {  // the committer writes it: no lock
+      exists = true;
+      prev.key = op.key;
+      prev.value = c->second->value;
+      prev.create_revision = c->second->create_revision;
+      prev.mod_revision = c->second->mod_revision;
     }
     if (op.kind == Op::Kind::kCreate) {
       if (exists) {
@@ -639,6 +660,29 @@ void Core::CommitBatch(std::vector<Op>& ops) {
       events.clear();
     } else {
       committed_rev_ = rev;
+      {
+        // Only the last write of a key in this batch is its current record.
+        std::vector<std::pair<const std::string*, std::shared_ptr<const Current>>> updates;
+        updates.reserve(overlay.size());
+        for (const auto& [key, e] : overlay) {
+          std::shared_ptr<Current> c;
+          if (e->type == EventType::kPut) {
+            c = std::make_shared<Current>();
+            c->create_revision = e->kv.create_revision;
+            c->mod_revision = e->kv.mod_revision;
+            c->value = e->kv.value;
+          }
+          updates.emplace_back(&e->kv.key, std::move(c));
+        }
+        std::unique_lock<std::shared_mutex> lk(cur_mu_);
+        for (auto& [key, c] : updates) {
+          if (c) {
+            current_[*key] = std::move(c);
+          } else {
+            current_.erase(*key);
+          }
+        }
+      }
       {
         std::lock_guard<std::mutex> lk(mu_);
         for (auto& e : events) {
@@ -701,17 +745,18 @@ void Core::AddSegmentLocked(int64_t first_rev, int64_t last_rev, int64_t wall) {
 
 // ---- reads ------------------------------------------------------------------------------------
 Result<KeyValue> Core::Get(const std::string& key) {
-  std::string buf;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), objects_cf_, key, &buf);
-  if (s.IsNotFound()) return Status::NotFound("key " + Quote(key) + " not found");
-  if (!s.ok()) return FromRocks(s, "reading key " + Quote(key));
-  ObjectRecord rec;
-  if (!DecodeObject(buf, &rec)) return Status::Internal("corrupt object record for " + Quote(key));
+  std::shared_ptr<const Current> c;
+  {
+    std::shared_lock<std::shared_mutex> lk(cur_mu_);
+    auto it = current_.find(key);
+    if (it != current_.end()) c = it->second;
+  }
+  if (!c) return Status::NotFound("key " + Quote(key) + " not found");
   KeyValue kv;
   kv.key = key;
-  kv.value.assign(rec.value);
-  kv.create_revision = rec.create_revision;
-  kv.mod_revision = rec.mod_revision;
+  kv.value = c->value;
+  kv.create_revision = c->create_revision;
+  kv.mod_revision = c->mod_revision;
   return kv;
 }
 
