@@ -167,14 +167,18 @@ class StoredView {
   capnp::DynamicStruct::Reader root_;
 };
 
+api::ObjectMeta::Reader MetaOf(const KindInfo* kind, capnp::DynamicStruct::Reader root) {
+  return (kind->metadata ? root.get(*kind->metadata) : root.get("metadata")).as<api::ObjectMeta>();
+}
+
 struct Filter {
   LabelSelector labels;
   FieldSelector fields;
   bool empty = true;
 
-  bool Matches(capnp::DynamicStruct::Reader root) const {
+  bool Matches(const KindInfo* kind, capnp::DynamicStruct::Reader root) const {
     if (empty) return true;
-    auto meta = root.get("metadata").as<capnp::DynamicStruct>().as<api::ObjectMeta>();
+    auto meta = MetaOf(kind, root);
     if (!labels.Empty() && !labels.Matches(ToStdMap(meta.getLabels()))) return false;
     return fields.Matches(
         [&](const std::string& path) { return FieldValue(root, path); });
@@ -183,7 +187,7 @@ struct Filter {
     if (empty) return true;
     try {
       StoredView view(kind, bytes);
-      return Matches(view.root());
+      return Matches(kind, view.root());
     } catch (const kj::Exception&) {
       return false;
     }
@@ -414,7 +418,7 @@ Status Registry::CheckNamespace(const ApiRequest& req) const {
   bool terminating = false;
   try {
     StoredView ns(ns_kind, kv->value);
-    terminating = ns.root().get("metadata").as<api::ObjectMeta>().hasDeletionTimestamp();
+    terminating = MetaOf(ns_kind, ns.root()).hasDeletionTimestamp();
   } catch (const kj::Exception&) {
   }
   if (terminating)

@@ -34,6 +34,7 @@ KindInfo MakeKind(capnp::StructSchema schema) {
   KindInfo k;
   k.schema = schema;
   k.kind = schema.getUnqualifiedName().cStr();
+  KJ_IF_MAYBE(field, schema.findFieldByName("metadata")) { k.metadata = *field; }
   for (auto a : schema.getProto().getAnnotations()) {
     if (a.getId() != kResourceAnnotationId) continue;
     auto info = a.getValue().getStruct().getAs<api::ResourceInfo>();

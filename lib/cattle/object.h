@@ -6,6 +6,7 @@
 #include <capnp/message.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,8 @@ struct KindInfo {
   std::vector<std::string> subresources;
   bool namespaced = true;
   capnp::StructSchema schema;
+  // The `metadata` field, looked up once (by name it is a search on every access).
+  std::optional<capnp::StructSchema::Field> metadata;
 
   std::string ApiVersion() const { return group.empty() ? version : group + "/" + version; }
   // "deployments.apps" / "pods": how Kubernetes names the resource in messages.
@@ -94,10 +97,12 @@ class Object {
     return reader().as<T>();
   }
   api::ObjectMeta::Builder meta() {
-    return root().get("metadata").as<capnp::DynamicStruct>().as<api::ObjectMeta>();
+    auto r = root();
+    return (kind_->metadata ? r.get(*kind_->metadata) : r.get("metadata")).as<capnp::DynamicStruct>().as<api::ObjectMeta>();
   }
   api::ObjectMeta::Reader meta() const {
-    return reader().get("metadata").as<capnp::DynamicStruct>().as<api::ObjectMeta>();
+    auto r = reader();
+    return (kind_->metadata ? r.get(*kind_->metadata) : r.get("metadata")).as<capnp::DynamicStruct>().as<api::ObjectMeta>();
   }
   std::string name() const { return meta().getName().cStr(); }
   std::string namespace_() const { return meta().getNamespace().cStr(); }
