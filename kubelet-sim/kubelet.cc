@@ -219,7 +219,7 @@ void Kubelet::SyncPod(const std::string& uid) {
   } else {
     queue_.Forget(uid);
   }
-  if (r.wake_at != kNoDeadline) queue_.AddAfter(uid, r.wake_at - clock_->Now());
+  if (r.wake_at != kNoDeadline) queue_.AddAt(uid, r.wake_at);
 }
 
 Result<std::shared_ptr<ContainerLog>> Kubelet::OpenContainerLog(const std::string& ns, const std::string& pod,

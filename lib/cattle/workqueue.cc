@@ -75,7 +75,15 @@ void WorkQueue::AddAfterLocked(const std::string& key, Duration delay) {
     return;
   }
   const TimePoint now = clock_->Now();
-  const TimePoint ready = delay >= kNoDeadline - now ? kNoDeadline : now + delay;  // saturate
+  AddAtLocked(key, delay >= kNoDeadline - now ? kNoDeadline : now + delay);  // saturate
+}
+
+void WorkQueue::AddAtLocked(const std::string& key, TimePoint ready) {
+  if (shutting_down_) return;
+  if (ready <= clock_->Now()) {
+    AddLocked(key);
+    return;
+  }
   auto known = waiting_index_.find(key);
   if (known != waiting_index_.end()) {
     if (known->second->first.first <= ready) return;  // the earlier time wins
@@ -90,6 +98,11 @@ void WorkQueue::AddAfterLocked(const std::string& key, Duration delay) {
 void WorkQueue::AddAfter(const std::string& key, Duration delay) {
   std::lock_guard<std::mutex> lock(mu_);
   AddAfterLocked(key, delay);
+}
+
+void WorkQueue::AddAt(const std::string& key, TimePoint when) {
+  std::lock_guard<std::mutex> lock(mu_);
+  AddAtLocked(key, when);
 }
 
 void WorkQueue::AddRateLimited(const std::string& key) {

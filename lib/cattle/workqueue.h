@@ -88,6 +88,10 @@ class WorkQueue {
   // already waiting, only the earlier of the two times is kept. Ignored after ShutDown.
   // Thread-safe, non-blocking.
   void AddAfter(const std::string& key, Duration delay);
+  // Adds `key` once the clock reaches `when` (at once if it has). Use it for a time already
+  // computed on the clock: AddAfter(when - Now()) would shift it by any clock movement
+  // between the two readings. Otherwise as AddAfter.
+  void AddAt(const std::string& key, TimePoint when);
 
   // AddAfter(key, back-off): the back-off is options.base_delay for the first failure since
   // Forget(key), doubling with each further call, capped at options.max_delay.
@@ -119,6 +123,7 @@ class WorkQueue {
 
   void AddLocked(const std::string& key);                             // REQUIRES(mu_)
   void AddAfterLocked(const std::string& key, Duration delay);        // REQUIRES(mu_)
+  void AddAtLocked(const std::string& key, TimePoint ready);           // REQUIRES(mu_)
   // Body of timer_thread_: moves due keys from waiting_ into the queue.
   void TimerLoop();
 

@@ -190,6 +190,24 @@ TEST(WorkQueueTest, AddAfterFiresOnlyOnceTheDelayHasPassed) {
   EXPECT_EQ(q.Len(), 0);
 }
 
+// AddAt takes a time on the clock: however far the clock moved since that time was
+// computed, the key is ready exactly then (AddAfter(when - Now()) would shift it by the move).
+TEST(WorkQueueTest, AddAtFiresAtTheGivenTimeEvenIfTheClockMovedSinceItWasComputed) {
+  FakeClock clock;
+  WorkQueue q(&clock);
+  const TimePoint due = clock.Now() + seconds(5);
+  ASSERT_TRUE(AdvanceAndSettle(clock, seconds(4)));  // the clock moves on before the add
+  q.AddAt("a", due);
+  ASSERT_TRUE(Settle(clock));
+  EXPECT_EQ(q.Len(), 0);
+  ASSERT_TRUE(AdvanceAndSettle(clock, seconds(1) - nanoseconds(1)));
+  EXPECT_EQ(q.Len(), 0);
+  ASSERT_TRUE(AdvanceAndSettle(clock, nanoseconds(1)));
+  EXPECT_EQ(q.Len(), 1);
+  q.AddAt("past", clock.Now() - seconds(1));  // already due: at once
+  EXPECT_EQ(q.Len(), 2);
+}
+
 TEST(WorkQueueTest, AddAfterKeepsTheEarlierTimeAndOrdersByReadiness) {
   FakeClock clock;
   WorkQueue q(&clock);
