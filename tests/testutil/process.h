@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -41,18 +42,32 @@ class TempDir {
   std::string path_;
 };
 
-inline int FreePort() {
+// Whether `port` on 127.0.0.1 can be bound now.
+inline bool PortBindable(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   close(fd);
-  return port;
+  return ok;
+}
+
+// A port P such that P and P + 1 are free now (a cluster's apiserver takes P for ZeroMQ and
+// P + 1 for HTTP). Ports come from 20000–31999, below the kernel's ephemeral range, so no
+// port the kernel hands out meanwhile can take them; each test process starts at its own
+// place in that range (by pid) and never returns the same port twice, so tests running at
+// once (ctest -j) do not pick the same ones between the check and the bind.
+inline int FreePort() {
+  constexpr int kFirst = 20000, kPairs = 6000;
+  static std::atomic<int> next{static_cast<int>((static_cast<unsigned>(getpid()) * 97u) % kPairs)};
+  for (int tries = 0; tries < kPairs; ++tries) {
+    int port = kFirst + 2 * (next.fetch_add(1) % kPairs);
+    if (PortBindable(port) && PortBindable(port + 1)) return port;
+  }
+  return 0;
 }
 
 // Polls `cond` every 10 ms until it holds or `timeout` passes.
