@@ -164,8 +164,9 @@ class EventRecorder::Impl {
   bool Idle() const { return queue_.empty() && !busy_ && in_flight_ == 0 && answers_.empty(); }
 
   // The worker: takes queued events one at a time. A repeat is a (synchronous, rare)
-  // patch; a new Event is created asynchronously, up to kMaxInFlight at once, and its
-  // answer comes back through answers_, so the worker never waits for a round trip. A
+  // patch; a new Event joins the batch that is sent (one createMany request) once the queue
+  // is drained or the batch full, up to kMaxInFlight Events at once; the answers come back
+  // through answers_, so the worker never waits for a round trip. A
   // repeat of a key whose create is still in flight waits for it (held_), so it becomes
   // a patch of that Event rather than a second Event.
   void Run() {

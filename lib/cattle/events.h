@@ -4,7 +4,8 @@
 // of creating another.
 //
 // Event() never blocks on the apiserver: events are queued and written by a background
-// thread; when the queue is full (1000), new events are dropped (logged).
+// thread; when the queue is full (1000), new events are dropped (logged). New Events queued
+// together are sent in one createMany request (each is still created on its own).
 //
 // Events are named "<object>.<16 hex digits of wall-clock Unix nanos>" in the object's
 // namespace ("default" for cluster-scoped objects such as Nodes), with involvedObject,
