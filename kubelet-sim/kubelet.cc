@@ -154,7 +154,13 @@ EventHandlers Kubelet::PodHandlers() {
   return EventHandlers{
       [this](const ObjectPtr& pod) { Track(pod); },
       [this](const ObjectPtr& old_pod, const ObjectPtr& new_pod) {
-        if (old_pod->uid() != new_pod->uid()) Untrack(old_pod);  // deleted and re-created meanwhile
+        if (old_pod->uid() != new_pod->uid()) {
+          Untrack(old_pod);  // deleted and re-created meanwhile
+        } else if (IsEchoOfOwnStatus(*old_pod, *new_pod)) {
+          // The watch event of our own status write tells the pod's worker nothing new:
+          // Kubernetes' kubelet does not sync a pod for the status it wrote either.
+          return;
+        }
         Track(new_pod);
       },
       [this](const ObjectPtr& pod) { Untrack(pod); },
@@ -163,6 +169,12 @@ EventHandlers Kubelet::PodHandlers() {
 
 bool Kubelet::Mine(const ObjectPtr& pod) const {
   return pod->get<api::Pod>().getSpec().getNodeName() == options_.node_name.c_str();
+}
+
+bool Kubelet::IsEchoOfOwnStatus(const Object& before, const Object& pod) {
+  std::lock_guard<std::mutex> lock(workers_mu_);
+  auto it = workers_.find(pod.uid());
+  return it != workers_.end() && it->second->IsEchoOfOwnStatus(before, pod);
 }
 
 void Kubelet::Track(const ObjectPtr& pod) {
@@ -195,6 +207,7 @@ void Kubelet::WorkerLoop() {
 }
 
 void Kubelet::SyncPod(const std::string& uid) {
+  pod_syncs_++;
   PodWorker* worker;
   {
     std::lock_guard<std::mutex> lock(workers_mu_);

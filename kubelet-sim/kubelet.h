@@ -71,6 +71,8 @@ class Kubelet {
   std::string pod_cidr() const;
   // The number of pods with a worker (for tests).
   size_t pod_worker_count() const;
+  // The number of pod syncs so far (for tests).
+  int64_t pod_syncs() const { return pod_syncs_.load(); }
   // The output of a container of a pod on this node, for `kubectl logs` (see
   // PodWorker::Log for which instance and the errors). NotFound `pods "p" not found` when
   // no pod of that name (and, when `pod_uid` is not empty, that UID) runs here.
@@ -93,7 +95,10 @@ class Kubelet {
   void Untrack(const ObjectPtr& pod);
   // Whether the pod is bound to this node.
   bool Mine(const ObjectPtr& pod) const;
+  // Whether the update before → pod is only the watch event of our own status write.
+  bool IsEchoOfOwnStatus(const Object& before, const Object& pod);
 
+  std::atomic<int64_t> pod_syncs_{0};
   ApiClient* client_;
   Clock* clock_;
   ContainerRuntime* runtime_;

@@ -655,7 +655,12 @@ Status PodWorker::WriteStatus(const ObjectPtr& pod) {
   Object desired = BuildStatus(*pod);
   if (SameStatus(desired, *pod)) return Status::Ok();
   for (int attempt = 0; attempt < 3; ++attempt) {
-    auto written = env_->client->UpdateStatus(desired);
+    auto sending = std::make_shared<const Object>(std::move(desired));
+    {
+      std::lock_guard<std::mutex> lock(sent_mu_);
+      sent_ = sending;
+    }
+    auto written = env_->client->UpdateStatus(*sending);
     if (written.ok()) {
       last_written_ = std::make_shared<const Object>(std::move(*written));
       return Status::Ok();
@@ -672,6 +677,26 @@ Status PodWorker::WriteStatus(const ObjectPtr& pod) {
     }
   }
   return Status::Conflict("pod " + key_ + " kept changing while its status was written");
+}
+
+bool PodWorker::IsEchoOfOwnStatus(const Object& before, const Object& pod) const {
+  ObjectPtr sent;
+  {
+    std::lock_guard<std::mutex> lock(sent_mu_);
+    sent = sent_;
+  }
+  if (!sent || !SameStatus(*sent, pod)) return false;
+  auto a = before.get<api::Pod>(), b = pod.get<api::Pod>();
+  if (!(capnp::AnyStruct::Reader(a.getSpec()) == capnp::AnyStruct::Reader(b.getSpec()))) return false;
+  auto ma = before.meta(), mb = pod.meta();
+  auto same = [](auto x, auto y) { return capnp::AnyStruct::Reader(x) == capnp::AnyStruct::Reader(y); };
+  return ma.getUid() == mb.getUid() && ma.getGeneration() == mb.getGeneration() &&
+         ma.getDeletionTimestamp() == mb.getDeletionTimestamp() &&
+         ma.hasDeletionTimestamp() == mb.hasDeletionTimestamp() &&
+         ma.hasDeletionGracePeriodSeconds() == mb.hasDeletionGracePeriodSeconds() &&
+         same(ma.getDeletionGracePeriodSeconds(), mb.getDeletionGracePeriodSeconds()) && same(ma.getLabels(), mb.getLabels()) &&
+         same(ma.getAnnotations(), mb.getAnnotations()) && ma.getOwnerReferences().size() == mb.getOwnerReferences().size() &&
+         ma.getFinalizers().size() == mb.getFinalizers().size();
 }
 
 // --- the sync ----------------------------------------------------------------------------

@@ -80,6 +80,11 @@ class PodWorker {
   // ContainerCreating`.
   Result<std::shared_ptr<ContainerLog>> Log(const std::string& container, bool previous) const;
 
+  // Whether `pod` carries nothing this worker does not know: its status is the one the
+  // worker last sent (set before the write, so the write's watch event may come first)
+  // and, next to `before`, nothing else the sync reads changed. Any thread.
+  bool IsEchoOfOwnStatus(const Object& before, const Object& pod) const;
+
  private:
   struct Terminated {
     int exit_code = 0;
@@ -143,6 +148,8 @@ class PodWorker {
   const std::string uid_;
   const std::string key_;
   const PodWorkerEnv* env_;
+  mutable std::mutex sent_mu_;
+  ObjectPtr sent_;  // GUARDED_BY(sent_mu_): the pod with the status last sent
   mutable std::mutex mu_;  // guards everything below against Log()
 
   bool adopted_ = false;

@@ -404,6 +404,32 @@ TEST_F(KubeletTest, BoundPodRunsWithAnIpFromTheNodeCidrConditionsAndContainerSta
   EXPECT_FALSE(Pod("elsewhere")["status"].contains("podIP"));
 }
 
+// The watch event of the kubelet's own status write does not sync the pod again
+// (Kubernetes' kubelet syncs a pod for changes to it, not for the status it wrote); a
+// status change by someone else does, and the kubelet writes its own view back.
+TEST_F(KubeletTest, OwnStatusWritesDoNotResyncButForeignStatusChangesDo) {
+  StartNode("node-1");
+  CreatePod(MakePodJson("web", "node-1"));
+  Json web = WaitForPod("web", [](const Json& p) { return IsRunning(p) && Condition(p, "Ready")["status"] == "True"; });
+  ASSERT_FALSE(web.is_null());
+  // A pod's events arrive in order: once a later pod runs, the events of web's writes are in.
+  CreatePod(MakePodJson("marker", "node-1"));
+  ASSERT_FALSE(WaitForPod("marker", IsRunning).is_null());
+  const int64_t syncs = nodes_[0].kubelet->pod_syncs();
+  EXPECT_EQ(syncs, 2) << "one sync per pod created, none for the kubelet's own status writes";
+
+  // Someone else marks the pod not ready (as the node lifecycle controller does): synced,
+  // and the kubelet's own status is written back.
+  auto got = api()->Get(Kind("pods"), "default", "web");
+  ASSERT_TRUE(got.ok());
+  Object changed = got->Clone();
+  for (auto c : changed.as<api::Pod>().getStatus().getConditions())
+    if (std::string(c.getType().cStr()) == "Ready") c.setStatus("False");
+  ASSERT_TRUE(api()->UpdateStatus(changed).ok());
+  EXPECT_FALSE(WaitForPod("web", [](const Json& p) { return Condition(p, "Ready")["status"] == "True"; }).is_null());
+  EXPECT_GT(nodes_[0].kubelet->pod_syncs(), syncs);
+}
+
 TEST_F(KubeletTest, CrashingContainerRestartsInPlaceWithCrashLoopBackOffDoubling) {
   StartNode("node-1");
   Json created = CreatePod(MakePodJson("crash", "node-1", {{"cattle.dev/exit-after", "5s"}, {"cattle.dev/exit-code", "1"}}));
