@@ -123,39 +123,60 @@ TEST(ApiServerProcessTest, SigkillDuringWritesLosesNoAcknowledgedWriteAndWatches
   EXPECT_GE(client.watch_resumes(), 1);
 }
 
-// Sends raw frames on a DEALER and returns the reply's status reason ("" = none in time).
-std::string RawCall(zmq::socket_t& s, const std::string& bytes) {
-  s.send(zmq::buffer(bytes), zmq::send_flags::none);
-  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-  zmq::poll(&item, 1, std::chrono::milliseconds(5000));
-  if (!(item.revents & ZMQ_POLLIN)) return "";
-  zmq::message_t m;
-  (void)s.recv(m);
-  auto d = wire_util::Decoded::Parse(std::string_view(static_cast<const char*>(m.data()), m.size()));
-  if (!d.ok()) return "undecodable reply";
-  auto resp = (*d)->envelope().getResponse();
-  return resp.hasStatus() ? resp.getStatus().getReason().cStr() : "OK";
-}
+// A raw ZeroMQ peer of the apiserver: a DEALER socket sending hand-made frames.
+struct RawPeer {
+  explicit RawPeer(const std::string& endpoint) {
+    socket.set(zmq::sockopt::linger, 0);
+    socket.connect(endpoint);
+  }
+  // Sends `bytes`; the decoded reply, or an error (none within 5 s, or undecodable).
+  Result<std::unique_ptr<wire_util::Decoded>> Send(const std::string& bytes) {
+    socket.send(zmq::buffer(bytes), zmq::send_flags::none);
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(5000));
+    if (!(item.revents & ZMQ_POLLIN)) return Status::Timeout("no reply");
+    zmq::message_t m;
+    (void)socket.recv(m);
+    return wire_util::Decoded::Parse(std::string_view(static_cast<const char*>(m.data()), m.size()));
+  }
+  // Sends `bytes`; the reply's status reason ("OK" for none, "" for no reply in time).
+  std::string Call(const std::string& bytes) {
+    auto d = Send(bytes);
+    if (!d.ok()) return d.status().Is(Reason::kTimeout) ? "" : "undecodable reply";
+    auto resp = (*d)->envelope().getResponse();
+    return resp.hasStatus() ? resp.getStatus().getReason().cStr() : "OK";
+  }
+  zmq::context_t ctx;
+  zmq::socket_t socket{ctx, zmq::socket_type::dealer};
+};
+
+// A running apiserver with a client.
+struct ServerAndClient {
+  ServerAndClient() {
+    ok = server.Start();
+    ClientOptions o;
+    o.endpoint = server.endpoint();
+    client = std::make_unique<Client>(o);
+  }
+  testutil::TempDir dir;
+  testutil::ApiServer server{dir.path()};
+  bool ok = false;
+  std::unique_ptr<Client> client;
+};
 
 TEST(ApiServerProcessTest, GarbageTruncatedAndOversizedMessagesGetErrorsAndServingContinues) {
-  testutil::TempDir dir;
-  testutil::ApiServer server(dir.path());
-  ASSERT_TRUE(server.Start());
-  ClientOptions o;
-  o.endpoint = server.endpoint();
-  Client client(o);
+  ServerAndClient sc;
+  ASSERT_TRUE(sc.ok);
+  testutil::ApiServer& server = sc.server;
+  Client& client = *sc.client;
   ASSERT_TRUE(client.Create(MakeConfigMap("before")).ok());
-
-  zmq::context_t ctx;
-  zmq::socket_t raw(ctx, zmq::socket_type::dealer);
-  raw.set(zmq::sockopt::linger, 0);
-  raw.connect(server.endpoint());
+  RawPeer raw(server.endpoint());
 
   std::mt19937 rng(42);
   for (size_t size : {1u, 7u, 8u, 16u, 64u, 1000u, 4096u, 65536u}) {
     std::string bytes(size, '\0');
     for (auto& c : bytes) c = static_cast<char>(rng());
-    EXPECT_EQ(RawCall(raw, bytes), "BadRequest") << size << " random bytes";
+    EXPECT_EQ(raw.Call(bytes), "BadRequest") << size << " random bytes";
   }
   // A valid request, truncated at every word.
   capnp::MallocMessageBuilder msg;
@@ -168,7 +189,7 @@ TEST(ApiServerProcessTest, GarbageTruncatedAndOversizedMessagesGetErrorsAndServi
   req.setBody(wire_util::AsData(body));
   std::string valid = wire_util::Serialize(msg);
   for (size_t cut = 8; cut < valid.size(); cut += 64) {
-    std::string reason = RawCall(raw, valid.substr(0, cut));
+    std::string reason = raw.Call(valid.substr(0, cut));
     EXPECT_EQ(reason, "BadRequest") << "cut at " << cut;
   }
   // A request whose body is a truncated object.
@@ -180,18 +201,18 @@ TEST(ApiServerProcessTest, GarbageTruncatedAndOversizedMessagesGetErrorsAndServi
     r2.setNamespace("default");
     std::string half = body.substr(0, body.size() / 2 / 8 * 8);
     r2.setBody(wire_util::AsData(half));
-    EXPECT_EQ(RawCall(raw, wire_util::Serialize(m2)), "BadRequest");
+    EXPECT_EQ(raw.Call(wire_util::Serialize(m2)), "BadRequest");
   }
   // Oversized.
   std::string huge(4 * 1024 * 1024, 'a');
-  EXPECT_EQ(RawCall(raw, huge), "RequestEntityTooLarge");
+  EXPECT_EQ(raw.Call(huge), "RequestEntityTooLarge");
   // An unknown resource.
   {
     capnp::MallocMessageBuilder m3;
     auto r3 = m3.initRoot<wire::Envelope>().initRequest();
     r3.setVerb(wire::Verb::LIST);
     r3.setResource("frobnicators");
-    EXPECT_EQ(RawCall(raw, wire_util::Serialize(m3)), "NotFound");
+    EXPECT_EQ(raw.Call(wire_util::Serialize(m3)), "NotFound");
   }
 
   // The well-behaved client still gets correct answers; nothing stored changed.
@@ -207,12 +228,10 @@ TEST(ApiServerProcessTest, GarbageTruncatedAndOversizedMessagesGetErrorsAndServi
 // createMany: each object is a create of its own, with its own result; a bad one fails
 // alone; a garbage body fails alone; too many objects fail the request.
 TEST(ApiServerProcessTest, CreateManyCreatesEachObjectOnItsOwn) {
-  testutil::TempDir dir;
-  testutil::ApiServer server(dir.path());
-  ASSERT_TRUE(server.Start());
-  ClientOptions o;
-  o.endpoint = server.endpoint();
-  Client client(o);
+  ServerAndClient sc;
+  ASSERT_TRUE(sc.ok);
+  testutil::ApiServer& server = sc.server;
+  Client& client = *sc.client;
   ASSERT_TRUE(client.Create(MakeConfigMap("exists")).ok());
 
   auto create_many = [&](std::vector<Object> objs) {
@@ -254,10 +273,7 @@ TEST(ApiServerProcessTest, CreateManyCreatesEachObjectOnItsOwn) {
   EXPECT_FALSE(client.Get(ConfigMaps(), "default", "many-0").ok());
 
   // A garbage body among good ones: BadRequest for it alone.
-  zmq::context_t ctx;
-  zmq::socket_t raw(ctx, zmq::socket_type::dealer);
-  raw.set(zmq::sockopt::linger, 0);
-  raw.connect(server.endpoint());
+  RawPeer raw(server.endpoint());
   capnp::MallocMessageBuilder msg;
   auto req = msg.initRoot<wire::Envelope>().initRequest();
   req.setId(9);
@@ -268,14 +284,8 @@ TEST(ApiServerProcessTest, CreateManyCreatesEachObjectOnItsOwn) {
   auto bodies = req.initBodies(2);
   bodies.set(0, wire_util::AsData(garbage));
   bodies.set(1, wire_util::AsData(good));
-  raw.send(zmq::buffer(wire_util::Serialize(msg)), zmq::send_flags::none);
-  zmq::pollitem_t item{raw.handle(), 0, ZMQ_POLLIN, 0};
-  zmq::poll(&item, 1, std::chrono::milliseconds(5000));
-  ASSERT_TRUE(item.revents & ZMQ_POLLIN);
-  zmq::message_t m;
-  (void)raw.recv(m);
-  auto d = wire_util::Decoded::Parse(std::string_view(static_cast<const char*>(m.data()), m.size()));
-  ASSERT_TRUE(d.ok());
+  auto d = raw.Send(wire_util::Serialize(msg));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
   auto results = (*d)->envelope().getResponse().getResults();
   ASSERT_EQ(results.size(), 2u);
   EXPECT_TRUE(results[0].hasStatus());
