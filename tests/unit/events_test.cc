@@ -22,28 +22,13 @@ namespace {
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-// Forwards to another client; can fail the next N writes with Unavailable, or hold every
-// Create until released (and then answer it without writing).
+// Forwards to another client; can fail the next N writes with Unavailable, hold every
+// createMany request at a gate until it opens, or defer their answers.
 class ScriptedClient : public ApiClient {
  public:
   explicit ScriptedClient(ApiClient* inner) : inner_(inner) {}
   std::atomic<int> fail_next{0};
   std::atomic<int> writes{0};  // Create/Patch calls, failed ones included
-
-  // Holding: every Create blocks until Release(); then it succeeds without writing.
-  void Hold() {
-    std::lock_guard<std::mutex> g(mu_);
-    holding_ = true;
-  }
-  void Release() {
-    std::lock_guard<std::mutex> g(mu_);
-    holding_ = false;
-    cv_.notify_all();
-  }
-  int held_creates() {
-    std::lock_guard<std::mutex> g(mu_);
-    return held_creates_;
-  }
 
   const KindRegistry& kinds() const override { return inner_->kinds(); }
   Result<Object> Get(const KindInfo* k, const std::string& ns, const std::string& n) override {
@@ -54,14 +39,6 @@ class ScriptedClient : public ApiClient {
   }
   Result<Object> Create(const Object& obj, const WriteOptions& o) override {
     ++writes;
-    {
-      std::unique_lock<std::mutex> g(mu_);
-      if (holding_ || held_creates_ > 0) {
-        ++held_creates_;
-        cv_.wait(g, [&] { return !holding_; });
-        return obj.Clone();
-      }
-    }
     if (fail_next > 0 && fail_next-- > 0) return Status::Unavailable("apiserver down");
     return inner_->Create(obj, o);
   }
@@ -148,8 +125,6 @@ class ScriptedClient : public ApiClient {
   ApiClient* inner_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool holding_ = false;
-  int held_creates_ = 0;
   bool gate_closed_ = false;
   int at_gate_ = 0;
   std::vector<size_t> request_sizes_;
@@ -447,12 +422,12 @@ TEST_F(EventRecorderTest, PermanentErrorsAreNotRetried) {
 
 TEST_F(EventRecorderTest, FullQueueDropsNewEventsWithoutBlocking) {
   ScriptedClient client(server.client.get());
-  client.Hold();
+  client.CloseGate();
   EventRecorder rec(&client, &clock, "controller");
   rec.Event(configmap, "Normal", "Busy", "first");  // taken by the worker, which then blocks
-  ASSERT_TRUE(Eventually([&] { return client.held_creates() == 1; }));
+  ASSERT_TRUE(Eventually([&] { return client.at_gate() == 1; }));
   for (int i = 0; i < 1500; ++i) rec.Event(configmap, "Normal", "Queued", "event " + std::to_string(i));
-  client.Release();
+  client.OpenGate();
   rec.Flush();
   EXPECT_EQ(client.writes, 1 + 1000);  // the queue holds 1000; the other 500 were dropped
 }
