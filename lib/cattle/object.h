@@ -92,10 +92,13 @@ class Object {
   typename T::Builder as() {
     return root().as<T>();
   }
+  // Readers point into this object's message: never take one from a temporary Object.
   template <typename T>
-  typename T::Reader get() const {
+  typename T::Reader get() const& {
     return reader().as<T>();
   }
+  template <typename T>
+  typename T::Reader get() && = delete;
   api::ObjectMeta::Builder meta() {
     auto r = root();
     return (kind_->metadata ? r.get(*kind_->metadata) : r.get("metadata")).as<capnp::DynamicStruct>().as<api::ObjectMeta>();

@@ -235,8 +235,8 @@ class DeploymentControllerTest : public ::testing::Test {
   }
 
   std::optional<Condition> DeploymentCondition(const std::string& name, const std::string& type) {
-    auto conds =
-        ReadConditions(GetDeployment(name).get<api::Deployment>().getStatus().getConditions());
+    Object dep = GetDeployment(name);
+    auto conds = ReadConditions(dep.get<api::Deployment>().getStatus().getConditions());
     const Condition* c = FindCondition(conds, type);
     if (!c) return std::nullopt;
     return *c;
@@ -564,9 +564,10 @@ TEST_F(DeploymentControllerTest, ProgressDeadlineExceededOnTheFakeClock) {
   d["spec"]["progressDeadlineSeconds"] = 30;
   CreateDeployment(d);
   ASSERT_TRUE(WaitFor([&] {
-    auto s = GetDeployment("web").get<api::Deployment>().getStatus();
+    Object dep = GetDeployment("web");
     auto c = DeploymentCondition("web", "Progressing");
-    return s.getUpdatedReplicas() == 2 && c && c->status == "True";
+    return dep.get<api::Deployment>().getStatus().getUpdatedReplicas() == 2 && c &&
+           c->status == "True";
   }));
   std::string rs_name = ReplicaSets()[0].name();
   auto timed_out = [&] {

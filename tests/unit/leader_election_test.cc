@@ -121,8 +121,18 @@ class LeaderElectionTest : public ::testing::Test {
     if (!l.ok()) return Object(Leases());
     return std::move(*l);
   }
-  std::string Holder() { return GetLease().get<api::Lease>().getSpec().getHolderIdentity().cStr(); }
-  int Transitions() { return GetLease().get<api::Lease>().getSpec().getLeaseTransitions().getValue(); }
+  std::string Holder() {
+    Object lease = GetLease();
+    return lease.get<api::Lease>().getSpec().getHolderIdentity().cStr();
+  }
+  int Transitions() {
+    Object lease = GetLease();
+    return lease.get<api::Lease>().getSpec().getLeaseTransitions().getValue();
+  }
+  std::string AcquireTime() {
+    Object lease = GetLease();
+    return lease.get<api::Lease>().getSpec().getAcquireTime().cStr();
+  }
   std::string NowMicro() { return FormatRfc3339Micro(clock.WallNanos()); }
 
   FakeClock clock;  // declared first: outlives every thread that waits on it
@@ -157,7 +167,8 @@ TEST_F(LeaderElectionTest, FirstCandidateLeadsSecondWaits) {
     ASSERT_TRUE(a->IsLeader()) << "after " << (i + 1) * 2 << "s";
     ASSERT_FALSE(b->IsLeader()) << "after " << (i + 1) * 2 << "s";
   }
-  auto spec = GetLease().get<api::Lease>().getSpec();
+  Object lease = GetLease();
+  auto spec = lease.get<api::Lease>().getSpec();
   EXPECT_EQ(std::string(spec.getHolderIdentity().cStr()), "a");
   EXPECT_EQ(std::string(spec.getRenewTime().cStr()), NowMicro());  // renewed at the last tick
   EXPECT_EQ(std::string(spec.getAcquireTime().cStr()), acquired);  // renewals keep it
@@ -194,7 +205,8 @@ TEST_F(LeaderElectionTest, DeadHolderIsTakenOverOnlyAfterLeaseDurationOnOwnClock
   Step(seconds(2), 1);  // 16 s
   EXPECT_TRUE(b->IsLeader());
   EXPECT_EQ(cb.started, 1);
-  auto s = GetLease().get<api::Lease>().getSpec();
+  Object taken = GetLease();
+  auto s = taken.get<api::Lease>().getSpec();
   EXPECT_EQ(std::string(s.getHolderIdentity().cStr()), "b");
   EXPECT_EQ(s.getLeaseTransitions().getValue(), 4);
   EXPECT_EQ(std::string(s.getAcquireTime().cStr()), NowMicro());
@@ -253,7 +265,8 @@ TEST_F(LeaderElectionTest, StopReleasesAndStandbyTakesOverAtOnce) {
   EXPECT_FALSE(a->IsLeader());
   EXPECT_EQ(ca.stopped, 0);  // Stop is the caller's own decision: no callback
   {
-    auto spec = GetLease().get<api::Lease>().getSpec();
+    Object lease = GetLease();
+    auto spec = lease.get<api::Lease>().getSpec();
     EXPECT_FALSE(spec.hasHolderIdentity() && spec.getHolderIdentity().size() > 0);
     EXPECT_EQ(spec.getLeaseDurationSeconds().getValue(), 1);
     EXPECT_EQ(spec.getLeaseTransitions().getValue(), 0);
@@ -266,7 +279,7 @@ TEST_F(LeaderElectionTest, StopReleasesAndStandbyTakesOverAtOnce) {
   EXPECT_EQ(cb.started, 1);
   EXPECT_EQ(Holder(), "b");
   EXPECT_EQ(Transitions(), 1);
-  EXPECT_EQ(std::string(GetLease().get<api::Lease>().getSpec().getAcquireTime().cStr()), NowMicro());
+  EXPECT_EQ(AcquireTime(), NowMicro());
 }
 
 TEST_F(LeaderElectionTest, LeaseTransitionsCountEveryChangeOfHolder) {
@@ -353,7 +366,8 @@ TEST_F(LeaderElectionTest, RestartWithSameIdentityKeepsTheLease) {
   auto a = Start("a", &c1);
   Settle(1);
   EXPECT_TRUE(a->IsLeader());
-  auto spec = GetLease().get<api::Lease>().getSpec();
+  Object lease = GetLease();
+  auto spec = lease.get<api::Lease>().getSpec();
   EXPECT_EQ(spec.getLeaseTransitions().getValue(), 2);
   EXPECT_EQ(std::string(spec.getAcquireTime().cStr()), "2023-12-31T00:00:00.000000Z");
   EXPECT_EQ(std::string(spec.getRenewTime().cStr()), NowMicro());

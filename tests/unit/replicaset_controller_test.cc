@@ -87,6 +87,14 @@ class ReplicaSetControllerTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return std::move(*r);
   }
+  int32_t StatusReplicas(const std::string& name) {
+    Object rs = GetRs(name);
+    return rs.get<api::ReplicaSet>().getStatus().getReplicas();
+  }
+  int32_t StatusReadyReplicas(const std::string& name) {
+    Object rs = GetRs(name);
+    return rs.get<api::ReplicaSet>().getStatus().getReadyReplicas();
+  }
 
   // Every pod of the namespace (optionally only active ones: not terminating, not finished).
   std::vector<Object> Pods(bool active_only = true) {
@@ -173,7 +181,8 @@ TEST_F(ReplicaSetControllerTest, CreatesExactlyReplicasPodsOwnedByTheReplicaSet)
   Start();
   Object rs = Create(ReplicaSetJson("web", 3, {{"app", "web"}}, {{"app", "web"}}));
   ASSERT_TRUE(WaitFor([&] {
-    auto s = GetRs("web").get<api::ReplicaSet>().getStatus();
+    Object fresh = GetRs("web");
+    auto s = fresh.get<api::ReplicaSet>().getStatus();
     return s.getReplicas() == 3 && s.getObservedGeneration() == 1;
   }));
   auto pods = Pods();
@@ -195,7 +204,7 @@ TEST_F(ReplicaSetControllerTest, CreatesExactlyReplicasPodsOwnedByTheReplicaSet)
   // Scaling up adds exactly the difference.
   Scale("web", 5);
   ASSERT_TRUE(
-      WaitFor([&] { return GetRs("web").get<api::ReplicaSet>().getStatus().getReplicas() == 5; }));
+      WaitFor([&] { return StatusReplicas("web") == 5; }));
   EXPECT_EQ(Pods().size(), 5u);
 }
 
@@ -221,7 +230,7 @@ TEST_F(ReplicaSetControllerTest, ExpectationsPreventADoubleCreateWhenTheWatchIsS
   ASSERT_TRUE(WaitFor([&] { return controller->expectations().Get("default/web").adds == 0; }));
   ASSERT_TRUE(controller->Sync("default/web").ok());
   EXPECT_EQ(Pods().size(), 3u);
-  EXPECT_EQ(GetRs("web").get<api::ReplicaSet>().getStatus().getReplicas(), 3);
+  EXPECT_EQ(StatusReplicas("web"), 3);
 }
 
 TEST_F(ReplicaSetControllerTest, ExpectationsExpireAfterTheScaledTimeout) {
@@ -256,7 +265,7 @@ TEST_F(ReplicaSetControllerTest, DeletesUnassignedThenNotReadyThenMostRecentlyRe
   clock.Advance(10s);
   MarkReady(new_ready, "node-3");
   ASSERT_TRUE(WaitFor(
-      [&] { return GetRs("web").get<api::ReplicaSet>().getStatus().getReadyReplicas() == 2; }));
+      [&] { return StatusReadyReplicas("web") == 2; }));
 
   auto gone = [&](const std::string& name) {
     auto p = Pod(name);
@@ -277,7 +286,7 @@ TEST_F(ReplicaSetControllerTest, DeletesUnassignedThenNotReadyThenMostRecentlyRe
   ASSERT_TRUE(WaitFor([&] { return gone(new_ready); })) << "then the one ready for less time";
   EXPECT_FALSE(gone(old_ready));
   ASSERT_TRUE(
-      WaitFor([&] { return GetRs("web").get<api::ReplicaSet>().getStatus().getReplicas() == 1; }));
+      WaitFor([&] { return StatusReplicas("web") == 1; }));
   EXPECT_EQ(Pods().size(), 1u);
   EXPECT_TRUE(HasEvent("SuccessfulDelete", "Deleted pod: " + unassigned));
 }
@@ -299,7 +308,7 @@ TEST_F(ReplicaSetControllerTest, AdoptsAMatchingOrphanAndReleasesARelabelledPod)
   };
   ASSERT_TRUE(WaitFor([&] { return owner_uid("orphan") == rs.uid(); }));
   ASSERT_TRUE(
-      WaitFor([&] { return GetRs("web").get<api::ReplicaSet>().getStatus().getReplicas() == 2; }));
+      WaitFor([&] { return StatusReplicas("web") == 2; }));
   EXPECT_EQ(Pods().size(), 2u) << "the adopted orphan counts: only one pod created";
 
   // Relabelled out of the selector: released (reference removed) and replaced.
@@ -337,7 +346,12 @@ TEST_F(ReplicaSetControllerTest, StatusCountsReadyAvailableAndFullyLabeledPods) 
     if (p.name() != "partial") names.push_back(p.name());
   MarkReady("partial");
   MarkReady(names[0]);
-  auto status = [&] { return GetRs("web").get<api::ReplicaSet>().getStatus(); };
+  // The reader stays valid until the next call.
+  std::optional<Object> current;
+  auto status = [&] {
+    current = GetRs("web");
+    return current->get<api::ReplicaSet>().getStatus();
+  };
   ASSERT_TRUE(WaitFor([&] { return status().getReadyReplicas() == 2; }));
   auto s = status();
   EXPECT_EQ(s.getReplicas(), 3);
@@ -367,7 +381,7 @@ TEST_F(ReplicaSetControllerTest, FinishedPodsDoNotCount) {
   ASSERT_TRUE(WaitFor([&] { return Pods().size() == 2 && Pods(false).size() == 3; }))
       << "a failed pod is replaced";
   ASSERT_TRUE(
-      WaitFor([&] { return GetRs("web").get<api::ReplicaSet>().getStatus().getReplicas() == 2; }));
+      WaitFor([&] { return StatusReplicas("web") == 2; }));
 }
 
 // --- Pure helpers -----------------------------------------------------------------------
