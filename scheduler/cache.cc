@@ -141,10 +141,10 @@ void Cache::ExpireLocked() {
   }
 }
 
-std::vector<NodeInfoPtr> Cache::Snapshot() {
-  std::lock_guard<std::mutex> lock(mu_);
+void Cache::RefreshLocked() {
   ExpireLocked();
   if (nodes_changed_) {
+    ++generation_;
     snapshot_.clear();
     slot_.clear();
     for (auto& [name, entry] : nodes_by_name_) {
@@ -152,17 +152,40 @@ std::vector<NodeInfoPtr> Cache::Snapshot() {
       slot_[name] = snapshot_.size();
       snapshot_.push_back(BuildLocked(entry));
     }
+    slot_generation_.assign(snapshot_.size(), generation_);
+    layout_generation_ = generation_;
     nodes_changed_ = false;
-  } else {
+  } else if (!changed_.empty()) {
+    ++generation_;
     for (const auto& name : changed_) {
       auto it = nodes_by_name_.find(name);
       auto slot = slot_.find(name);
-      if (it != nodes_by_name_.end() && it->second.node && slot != slot_.end())
+      if (it != nodes_by_name_.end() && it->second.node && slot != slot_.end()) {
         snapshot_[slot->second] = BuildLocked(it->second);
+        slot_generation_[slot->second] = generation_;
+      }
     }
   }
   changed_.clear();
+}
+
+std::vector<NodeInfoPtr> Cache::Snapshot() {
+  std::lock_guard<std::mutex> lock(mu_);
+  RefreshLocked();
   return snapshot_;
+}
+
+void Cache::UpdateSnapshot(NodeSnapshot* snapshot) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RefreshLocked();
+  if (snapshot->generation == generation_ && snapshot->nodes.size() == snapshot_.size()) return;
+  if (snapshot->generation < layout_generation_ || snapshot->nodes.size() != snapshot_.size()) {
+    snapshot->nodes = snapshot_;
+  } else {
+    for (size_t i = 0; i < snapshot_.size(); ++i)
+      if (slot_generation_[i] > snapshot->generation) snapshot->nodes[i] = snapshot_[i];
+  }
+  snapshot->generation = generation_;
 }
 
 void Cache::Assume(PodInfoPtr pod, const std::string& node) {

@@ -35,6 +35,14 @@ inline constexpr char kPodNodeNameIndex[] = "spec.nodeName";
 // The IndexFunc to register under kPodNodeNameIndex.
 std::vector<std::string> PodNodeNameIndex(const Object& pod);
 
+// A scheduling cycle's view of the nodes, owned by one caller and brought up to date by
+// Cache::UpdateSnapshot, which replaces only the nodes that changed since its last call
+// (Kubernetes' Snapshot and UpdateSnapshot): a cycle costs no copy of the node list.
+struct NodeSnapshot {
+  std::vector<NodeInfoPtr> nodes;  // ordered by node name
+  uint64_t generation = 0;         // the cache's generation it reflects
+};
+
 class Cache {
  public:
   // Registers handlers on both informers (which may already be running: their current
@@ -46,6 +54,9 @@ class Cache {
   // NodeInfos are shared with the cache and later snapshots and never change once handed
   // out: callers must not modify them (copy one to change it).
   std::vector<NodeInfoPtr> Snapshot();
+  // Brings `snapshot` (an empty one, or one this cache updated before) up to date: the
+  // same nodes as Snapshot(), replacing only what changed since its generation.
+  void UpdateSnapshot(NodeSnapshot* snapshot);
 
   // Counts `pod` on `node` until the informer catches up (see above).
   void Assume(PodInfoPtr pod, const std::string& node);
@@ -83,6 +94,8 @@ class Cache {
   void TouchLocked(const std::string& node);
   // The entry's NodeInfo, built if stale.  REQUIRES(mu_)
   NodeInfoPtr BuildLocked(NodeEntry& entry);
+  // Brings snapshot_ up to date, advancing generation_ if anything changed.  REQUIRES(mu_)
+  void RefreshLocked();
 
   Informer* const pods_;
   Informer* const nodes_;
@@ -98,6 +111,11 @@ class Cache {
   // rebuilt when nodes come or go.
   std::vector<NodeInfoPtr> snapshot_;                  // GUARDED_BY(mu_)
   std::unordered_map<std::string, size_t> slot_;       // GUARDED_BY(mu_)
+  // Advanced by every refresh that changed snapshot_; a slot's entry says when it last
+  // changed, and layout_generation_ when snapshot_ was last rebuilt whole.
+  uint64_t generation_ = 0;                            // GUARDED_BY(mu_)
+  uint64_t layout_generation_ = 0;                     // GUARDED_BY(mu_)
+  std::vector<uint64_t> slot_generation_;              // GUARDED_BY(mu_)
   std::unordered_set<std::string> changed_;            // GUARDED_BY(mu_): nodes to rebuild
   bool nodes_changed_ = true;                          // GUARDED_BY(mu_): a node came or went
 };

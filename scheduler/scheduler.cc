@@ -220,7 +220,8 @@ void Scheduler::ScheduleOne(const QueuedPod& queued) {
     return;
   }
   PodInfoPtr pod = PodInfo::From(obj);
-  std::vector<NodeInfoPtr> nodes = cache_.Snapshot();
+  cache_.UpdateSnapshot(&snapshot_);
+  const std::vector<NodeInfoPtr>& nodes = snapshot_.nodes;
   ScheduleResult result = framework_->SchedulePod(*pod, nodes, &rng_, &next_start_node_index_);
   if (result.node.empty()) {
     HandleFailure(obj, result.code, result.message);

@@ -114,6 +114,7 @@ class Scheduler {
   Cache cache_;
   std::mt19937_64 rng_;  // scheduling thread only
   size_t next_start_node_index_ = 0;  // scheduling thread only
+  NodeSnapshot snapshot_;             // scheduling thread only
 
   std::mutex bind_mu_;
   std::condition_variable bind_cv_;

@@ -1008,5 +1008,69 @@ TEST_F(SchedulerTest, CacheFollowsNodesAndBoundPodsIncrementally) {
   EXPECT_EQ(cache.Snapshot()[0]->name(), "b");
 }
 
+TEST_F(SchedulerTest, UpdateSnapshotReplacesOnlyTheNodesThatChanged) {
+  Create(NodeJson("a"));
+  Create(NodeJson("b"));
+  Create(NodeJson("c"));
+  Create(PodJson("p", "200m"));
+  Create(PodJson("q", "300m"));
+  Informer* pods = informers.For(Kind("pods"));
+  Informer* nodes = informers.For(Kind("nodes"));
+  Cache cache(pods, nodes, &clock, seconds(30));
+  informers.Start();
+  ASSERT_TRUE(informers.WaitForSync(seconds(10)));
+  auto names = [](const NodeSnapshot& s) {
+    std::vector<std::string> out;
+    for (const auto& n : s.nodes) out.push_back(n->name());
+    return out;
+  };
+
+  NodeSnapshot snap;
+  cache.UpdateSnapshot(&snap);
+  ASSERT_EQ(names(snap), (std::vector<std::string>{"a", "b", "c"}));
+  const NodeSnapshot before = snap;
+  cache.UpdateSnapshot(&snap);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(snap.nodes[i], before.nodes[i]) << "nothing changed";
+
+  cache.Assume(PodInfo::From(pods->Get("default/p")), "b");
+  cache.UpdateSnapshot(&snap);
+  EXPECT_EQ(snap.nodes[0], before.nodes[0]);
+  EXPECT_NE(snap.nodes[1], before.nodes[1]);
+  EXPECT_EQ(snap.nodes[2], before.nodes[2]);
+  EXPECT_EQ(snap.nodes[1]->requested().milli_cpu, 200);
+  EXPECT_EQ(before.nodes[1]->requested().milli_cpu, 0) << "what was handed out never changes";
+
+  // Two changes between updates of one snapshot while another snapshot is updated in
+  // between: each gets every change since its own last update.
+  NodeSnapshot other = before;
+  cache.Assume(PodInfo::From(pods->Get("default/q")), "c");
+  NodeSnapshot third;
+  cache.UpdateSnapshot(&third);
+  cache.Forget("default/p");
+  cache.UpdateSnapshot(&snap);
+  cache.UpdateSnapshot(&other);
+  for (const NodeSnapshot* s : {&snap, &other}) {
+    EXPECT_EQ(s->nodes[1]->requested().milli_cpu, 0);
+    EXPECT_EQ(s->nodes[2]->requested().milli_cpu, 300);
+    EXPECT_EQ(s->nodes[0], before.nodes[0]);
+  }
+  EXPECT_EQ(third.nodes[1]->requested().milli_cpu, 200) << "not updated since";
+
+  // A node that comes or goes rebuilds the whole list.
+  Create(NodeJson("aa"));
+  ASSERT_TRUE(Eventually([&] {
+    cache.UpdateSnapshot(&snap);
+    return snap.nodes.size() == 4;
+  }));
+  EXPECT_EQ(names(snap), (std::vector<std::string>{"a", "aa", "b", "c"}));
+  EXPECT_EQ(snap.nodes[3]->requested().milli_cpu, 300);
+  ASSERT_TRUE(client()->Delete(Kind("nodes"), "", "b").ok());
+  ASSERT_TRUE(Eventually([&] {
+    cache.UpdateSnapshot(&other);
+    return other.nodes.size() == 3;
+  }));
+  EXPECT_EQ(names(other), (std::vector<std::string>{"a", "aa", "c"}));
+}
+
 }  // namespace
 }  // namespace cattle::scheduler
