@@ -53,6 +53,10 @@ constexpr int kMaxInFlight = 256;
 // New Events queued together go in one createMany request of at most this many: under
 // load the round trip per Event was a third of an Event's cost, across processes.
 constexpr size_t kMaxPerRequest = 64;
+// createMany requests in flight at once per recorder. While they are, new Events gather
+// into the next batch (Nagle's rule): an idle recorder sends at once, a busy one sends
+// fewer, fuller requests instead of one per Event.
+constexpr int kMaxRequestsInFlight = 2;
 
 struct CacheEntry {
   std::string key;
@@ -165,7 +169,8 @@ class EventRecorder::Impl {
 
   // The worker: takes queued events one at a time. A repeat is a (synchronous, rare)
   // patch; a new Event joins the batch that is sent (one createMany request) once the queue
-  // is drained or the batch full, up to kMaxInFlight Events at once; the answers come back
+  // is drained or the batch full and fewer than kMaxRequestsInFlight requests are out, up
+  // to kMaxInFlight Events at once; the answers come back
   // through answers_, so the worker never waits for a round trip. A
   // repeat of a key whose create is still in flight waits for it (held_), so it becomes
   // a patch of that Event rather than a second Event.
@@ -188,16 +193,19 @@ class EventRecorder::Impl {
         queue_.clear();
       }
       const bool waiting = !queue_.empty() && !stopping_ && queue_.front().not_before > clock_->Now();
-      if (!batch_.empty() &&
+      const bool batch_done =
+          !batch_.empty() &&
           (queue_.empty() || waiting || in_flight_ >= kMaxInFlight || batch_.size() >= kMaxPerRequest ||
-           queue_.front().event_namespace != batch_.front().p.event_namespace)) {
+           queue_.front().event_namespace != batch_.front().p.event_namespace);
+      if (batch_done && requests_in_flight_ < kMaxRequestsInFlight) {
+        ++requests_in_flight_;
         lk.unlock();
         SendBatch();
         lk.lock();
         continue;
       }
       if (Idle()) idle_cv_.notify_all();
-      if (queue_.empty() || in_flight_ >= kMaxInFlight) {
+      if (batch_done || queue_.empty() || in_flight_ >= kMaxInFlight) {
         if (stopping_ && queue_.empty() && in_flight_ == 0 && answers_.empty()) break;
         clock_->WaitUntil(cv_, lk, kNoDeadline);
         continue;
@@ -274,6 +282,7 @@ class EventRecorder::Impl {
       Impl* self = shared->impl;
       if (self == nullptr) return;  // the recorder is gone
       std::lock_guard<std::mutex> g2(self->mu_);
+      --self->requests_in_flight_;
       for (size_t i = 0; i < sent.size(); ++i) {
         sent[i].status = i < st.size() ? std::move(st[i]) : Status::Internal("no answer for this event");
         self->answers_.push_back(std::move(sent[i]));
@@ -393,6 +402,7 @@ class EventRecorder::Impl {
   bool unreachable_ = false;         // GUARDED_BY(mu_): the last write failed transiently
   int64_t dropped_ = 0;              // GUARDED_BY(mu_)
   int in_flight_ = 0;                // GUARDED_BY(mu_): creates sent, not answered
+  int requests_in_flight_ = 0;       // GUARDED_BY(mu_): createMany requests not answered
   std::set<std::string> in_flight_keys_;                      // GUARDED_BY(mu_)
   std::map<std::string, std::deque<Pending>> held_;           // GUARDED_BY(mu_)
   std::deque<Answer> answers_;                                // GUARDED_BY(mu_)

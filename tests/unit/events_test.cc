@@ -296,6 +296,35 @@ TEST_F(EventRecorderTest, EventsQueuedTogetherAreCreatedInOneRequest) {
   EXPECT_EQ(counted, 12);
 }
 
+// Two requests at most are out at once; what comes meanwhile waits and goes out together.
+TEST_F(EventRecorderTest, EventsWaitingForAnAnswerGoOutTogether) {
+  ScriptedClient client(server.client.get());
+  client.defer = true;
+  EventRecorder rec(&client, &clock, "kubelet", "node-1");
+  rec.Event(configmap, "Normal", "Pulled", "Container image \"pause\" already present on machine");
+  ASSERT_TRUE(Eventually([&] { return client.deferred() == 1; }));
+  rec.Event(configmap, "Normal", "Created", "Created container: c");
+  ASSERT_TRUE(Eventually([&] { return client.deferred() == 2; }));
+  // Idle, the recorder's thread and the store's compactor wait on the clock: Advance(0)
+  // wakes both, and once both wait again the recorder has handled what was queued.
+  auto settle = [&] {
+    clock.Advance(seconds(0));
+    ASSERT_TRUE(clock.AwaitWaiters(2, seconds(10)));
+  };
+  settle();
+  for (int i = 0; i < 10; ++i) {
+    rec.Event(configmap, "Normal", "Started", "Started container: c" + std::to_string(i));
+    settle();
+  }
+  EXPECT_EQ(client.request_sizes(), (std::vector<size_t>{1, 1})) << "nothing more while two are out";
+  client.AnswerDeferred();
+  ASSERT_TRUE(Eventually([&] { return client.deferred() == 10; }));
+  client.AnswerDeferred();
+  rec.Flush();
+  EXPECT_EQ(client.request_sizes(), (std::vector<size_t>{1, 1, 10}));
+  EXPECT_EQ(Events().size(), 12u);
+}
+
 TEST_F(EventRecorderTest, RecordersSharingOneKeepTheirOwnHost) {
   EventRecorder shared(server.client.get(), &clock, "kubelet");
   EventRecorder a(&shared, "node-a"), b(&shared, "node-b");
