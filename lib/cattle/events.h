@@ -5,7 +5,8 @@
 //
 // Event() never blocks on the apiserver: events are queued and written by a background
 // thread; when the queue is full (1000), new events are dropped (logged). New Events queued
-// together are sent in one createMany request (each is still created on its own).
+// together are sent in one createMany request (each is still created on its own); while two
+// such requests are unanswered, new Events wait and go out together in the next.
 //
 // Events are named "<object>.<16 hex digits of wall-clock Unix nanos>" in the object's
 // namespace ("default" for cluster-scoped objects such as Nodes), with involvedObject,
