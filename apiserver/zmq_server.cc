@@ -275,7 +275,7 @@ class ZmqServer::Impl {
     switch (r.getVerb()) {
       case wire::Verb::GET: {
         auto obj = registry_->Get(req);
-        Result<WriteReply> reply = obj.ok() ? Result<WriteReply>(WriteReply{std::move(*obj)})
+        Result<WriteReply> reply = obj.ok() ? Result<WriteReply>(WriteReply{std::move(*obj), {}})
                                             : Result<WriteReply>(obj.status());
         return ReplyWrite(std::move(to), id, reply);
       }
@@ -462,8 +462,9 @@ class ZmqServer::Impl {
     std::vector<uint64_t> ids;
     for (auto& [key, sw] : watches_)
       if (key.first == identity) ids.push_back(key.second);
-    if (!ids.empty())
+    if (!ids.empty()) {
       CATTLE_LOG(WARN) << "dropping " << ids.size() << " watch(es) of a peer that is gone or not reading";
+    }
     for (uint64_t id : ids) CancelWatch(identity, id);
     dropped_.insert(identity);
   }
