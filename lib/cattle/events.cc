@@ -170,10 +170,9 @@ class EventRecorder::Impl {
   // The worker: takes queued events one at a time. A repeat is a (synchronous, rare)
   // patch; a new Event joins the batch that is sent (one createMany request) once the queue
   // is drained or the batch full and fewer than kMaxRequestsInFlight requests are out, up
-  // to kMaxInFlight Events at once; the answers come back
-  // through answers_, so the worker never waits for a round trip. A
-  // repeat of a key whose create is still in flight waits for it (held_), so it becomes
-  // a patch of that Event rather than a second Event.
+  // to kMaxInFlight Events at once; the answers come back through answers_, so the worker
+  // never waits for a round trip. A repeat of a key whose create is still in flight waits
+  // for it (held_), so it becomes a patch of that Event rather than a second Event.
   void Run() {
     std::unique_lock<std::mutex> lk(mu_);
     while (true) {
