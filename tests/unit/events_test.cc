@@ -131,6 +131,9 @@ class ScriptedClient : public ApiClient {
   std::vector<std::pair<std::vector<Object>, std::function<void(std::vector<Status>)>>> deferred_;
 };
 
+// The kubelet's message for an image it already has.
+constexpr char kPulled[] = "Container image \"pause\" already present on machine";
+
 bool Eventually(const std::function<bool()>& pred) {
   const auto deadline = std::chrono::steady_clock::now() + seconds(20);
   while (!pred()) {
@@ -258,10 +261,10 @@ TEST_F(EventRecorderTest, CreatesAreInFlightTogetherAndRepeatsWaitForTheirEvent)
   ScriptedClient client(server.client.get());
   client.defer = true;
   EventRecorder rec(&client, &clock, "kubelet", "node-1");
-  rec.Event(configmap, "Normal", "Pulled", "Container image \"pause\" already present on machine");
+  rec.Event(configmap, "Normal", "Pulled", kPulled);
   ASSERT_TRUE(Eventually([&] { return client.deferred() == 1; }));
   for (int i = 0; i < 4; ++i)
-    rec.Event(configmap, "Normal", "Pulled", "Container image \"pause\" already present on machine");
+    rec.Event(configmap, "Normal", "Pulled", kPulled);
   rec.Event(configmap, "Normal", "Created", "Created container: c");  // not held behind Pulled
   ASSERT_TRUE(Eventually([&] { return client.deferred() == 2; }));
   EXPECT_TRUE(Events().empty());
@@ -282,7 +285,7 @@ TEST_F(EventRecorderTest, EventsQueuedTogetherAreCreatedInOneRequest) {
   ScriptedClient client(server.client.get());
   client.CloseGate();
   EventRecorder rec(&client, &clock, "kubelet", "node-1");
-  rec.Event(configmap, "Normal", "Pulled", "Container image \"pause\" already present on machine");
+  rec.Event(configmap, "Normal", "Pulled", kPulled);
   ASSERT_TRUE(Eventually([&] { return client.at_gate() == 1; }));
   for (int i = 0; i < 10; ++i) rec.Event(configmap, "Normal", "Created", "Created container: c" + std::to_string(i));
   rec.Event(configmap, "Normal", "Created", "Created container: c0");  // a repeat: waits, then a patch
@@ -301,7 +304,7 @@ TEST_F(EventRecorderTest, EventsWaitingForAnAnswerGoOutTogether) {
   ScriptedClient client(server.client.get());
   client.defer = true;
   EventRecorder rec(&client, &clock, "kubelet", "node-1");
-  rec.Event(configmap, "Normal", "Pulled", "Container image \"pause\" already present on machine");
+  rec.Event(configmap, "Normal", "Pulled", kPulled);
   ASSERT_TRUE(Eventually([&] { return client.deferred() == 1; }));
   rec.Event(configmap, "Normal", "Created", "Created container: c");
   ASSERT_TRUE(Eventually([&] { return client.deferred() == 2; }));
