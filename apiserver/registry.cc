@@ -118,6 +118,12 @@ bool HasSpecFinalizers(const Object& obj) {
   return obj.get<api::Namespace>().getSpec().getFinalizers().size() > 0;
 }
 
+// Namespace lifecycle admission: the namespaces the cluster itself needs can never be
+// deleted (Kubernetes keeps default, kube-system, kube-public and kube-node-lease).
+bool IsImmortalNamespace(const std::string& name) {
+  return name == "default" || name == "kube-system" || name == "kube-public" || name == "kube-node-lease";
+}
+
 bool HasField(const Object& obj, const char* field) {
   return obj.kind()->schema.findFieldByName(field) != nullptr;
 }
@@ -798,6 +804,8 @@ void Registry::DeleteNow(const ApiRequest& req, const std::string& key, Object c
 }
 
 void Registry::Delete(const ApiRequest& req, WriteDone done) {
+  if (req.kind->kind == "Namespace" && IsImmortalNamespace(req.name))
+    return done(Status::Forbidden("namespaces \"" + req.name + "\" is forbidden: this namespace may not be deleted"));
   std::string key = KeyFor(*req.kind, req.namespace_, req.name);
   auto kv = store_->Get(key);
   if (!kv.ok()) {

@@ -25,6 +25,7 @@ constexpr ReasonRow kReasons[] = {
     {Reason::kServiceUnavailable, "ServiceUnavailable", 503},
     {Reason::kInternalError, "InternalError", 500},
     {Reason::kUnavailable, "Unavailable", 503},
+    {Reason::kForbidden, "Forbidden", 403},
 };
 }  // namespace
 

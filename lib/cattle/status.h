@@ -27,6 +27,7 @@ enum class Reason {
   kServiceUnavailable,  // 503
   kInternalError,     // 500
   kUnavailable,       // transport: the server could not be reached
+  kForbidden,         // 403: admission (or, later, authorization) refuses the request
 };
 
 // Kubernetes' reason string ("NotFound", "Invalid", ...) and HTTP code.
@@ -53,6 +54,7 @@ class [[nodiscard]] Status {
     return s;
   }
   static Status BadRequest(std::string m) { return Status(Reason::kBadRequest, std::move(m)); }
+  static Status Forbidden(std::string m) { return Status(Reason::kForbidden, std::move(m)); }
   static Status Expired(std::string m) { return Status(Reason::kExpired, std::move(m)); }
   static Status TooLarge(std::string m) { return Status(Reason::kTooLarge, std::move(m)); }
   static Status Internal(std::string m) { return Status(Reason::kInternalError, std::move(m)); }

@@ -735,6 +735,15 @@ TEST_F(KubectlTest, BadInputIsRejectedAndChangesNothing) {
   EXPECT_HAS(err, "Error from server (AlreadyExists): error when creating \"web-app.yaml\": deployments.apps \"web-app\" already exists");
   EXPECT_EQ(K("get pods -l 'app in (' ", &out, &err), 1);
   EXPECT_HAS(err, "Error from server (BadRequest)");
+
+  // The system namespaces cannot be deleted (namespace lifecycle admission); the control
+  // plane's leases in kube-system stay.
+  for (const char* ns : {"kube-system", "default", "kube-public", "kube-node-lease"}) {
+    EXPECT_EQ(K(std::string("delete namespace ") + ns, &out, &err), 1) << ns << out;
+    EXPECT_HAS(err, std::string("Error from server (Forbidden): namespaces \"") + ns +
+                        "\" is forbidden: this namespace may not be deleted");
+    EXPECT_EQ(Str(k_.Get("namespaces", "", ns), "/status/phase"), "Active") << ns;
+  }
 }
 
 // Raw HTTP bad input (curl): Kubernetes' Status errors, the server keeps serving, nothing stored

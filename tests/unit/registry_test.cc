@@ -273,6 +273,22 @@ TEST_F(RegistryTest, NamespacesTerminateUntilTheirFinalizersAreCleared) {
   EXPECT_EQ(registry_->Get(Req("namespaces", "team")).status().reason(), Reason::kNotFound);
 }
 
+TEST_F(RegistryTest, SystemNamespacesCannotBeDeleted) {
+  for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
+    ApiRequest r = Req("namespaces", ns);
+    auto d = Sync([&](WriteDone done) { registry_->Delete(r, done); });
+    ASSERT_FALSE(d.ok()) << ns;
+    EXPECT_EQ(d.status().reason(), Reason::kForbidden) << ns;
+    EXPECT_EQ(d.status().message(), std::string("namespaces \"") + ns + "\" is forbidden: this namespace may not be deleted");
+    auto g = registry_->Get(Req("namespaces", ns));
+    ASSERT_TRUE(g.ok()) << ns;
+    EXPECT_FALSE(g->meta().hasDeletionTimestamp()) << ns;
+  }
+  // Any other namespace still can be.
+  ASSERT_TRUE(Create(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"kube-other"}})").ok());
+  EXPECT_TRUE(Delete("namespaces", "kube-other").ok());
+}
+
 TEST_F(RegistryTest, SelectorsAndConsistentPaging) {
   for (int i = 0; i < 10; ++i)
     ASSERT_TRUE(Create(PodJson("p" + std::to_string(i), i % 2 ? "odd" : "even", i < 3 ? "node-1" : "")).ok());
