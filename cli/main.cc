@@ -105,6 +105,33 @@ std::string Resource(const KindInfo& k) {
 
 // --- cluster commands ----------------------------------------------------------------
 
+// The hints `cattle up` ends with: every line runs as printed, from any directory, on the
+// cluster just started (absolute paths; the example manifest only when it is there).
+void PrintNextSteps(std::ostream& out, const Cluster& cluster, const ClusterConfig& cfg) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  fs::path dir = fs::absolute(cluster.dir(), ec).lexically_normal();
+  if (!exe.empty()) out << "  export PATH=" << exe.parent_path().string() << ":$PATH\n";
+  out << "  export CATTLE_DIR=" << dir.string() << "\n";
+  if (!cfg.http_server.empty())
+    out << "  export KUBECONFIG=" << (dir / "kubeconfig").string() << "\n  kubectl get nodes\n";
+  // build/bin/cattle -> the checkout's examples/.
+  fs::path example = exe.empty() ? fs::path() : exe.parent_path().parent_path().parent_path() / "examples/web-app.yaml";
+  bool have_example = !example.empty() && fs::exists(example, ec);
+  if (have_example) {
+    out << "  cattle apply -f " << example.lexically_normal().string() << "\n";
+    out << "  cattle get pods -o wide\n";
+  }
+  out << "  cattle status\n";
+  bool have_nodes = false;
+  for (const auto& comp : cfg.components) have_nodes = have_nodes || comp.name.rfind("kubelet/", 0) == 0;
+  if (have_nodes)
+    out << "  cattle kill kubelet/node-1     # a node failure: NotReady after the node-monitor grace period\n"
+        << "  cattle start kubelet/node-1\n";
+  out << "  cattle kill apiserver && cattle start apiserver\n  cattle down\n";
+}
+
 int Up(int argc, char** argv) {
   po::options_description desc("Options");
   Common c;
@@ -175,10 +202,7 @@ int Up(int argc, char** argv) {
   std::cout << "apiserver: " << cfg.apiserver_endpoint;
   if (!cfg.http_server.empty()) std::cout << " (ZeroMQ), " << cfg.http_server << " (HTTP, for kubectl)";
   std::cout << "\n\nNext:\n";
-  if (!cfg.http_server.empty())
-    std::cout << "  export KUBECONFIG=" << cluster.KubeconfigPath() << "\n  kubectl get nodes\n";
-  std::cout << "  cattle apply -f web-app.yaml\n  cattle get deployments\n  cattle status\n"
-            << "  cattle kill apiserver && cattle start apiserver\n  cattle down\n";
+  PrintNextSteps(std::cout, cluster, cfg);
   return 0;
 }
 
