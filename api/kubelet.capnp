@@ -1,8 +1,11 @@
 @0xa7d15902cb9d8a00;
 # The kubelet's log service (kubelet-sim/log_server.h): the apiserver asks the kubelet that
-# runs a pod for a container's output. The kubelet process binds a ZeroMQ ROUTER (its
-# address is the Node annotation cattle.dev/kubelet-endpoint); a requester connects a
-# DEALER. Every ZeroMQ message (after the ROUTER's identity frame) is one KubeletMessage.
+# runs a pod for a container's output. The kubelet process binds a ZeroMQ ROUTER on its
+# Node's InternalIP and status.daemonEndpoints.kubeletEndpoint.Port; a requester connects a
+# DEALER. Every ZeroMQ message to the kubelet (after the ROUTER's identity frame) is two
+# frames, HMAC-SHA256 of the second under the cluster's kubelet auth token (32 bytes;
+# lib/cattle/kubelet_auth.h) and one KubeletMessage; an insecure kubelet also takes the
+# message alone. Replies are one KubeletMessage.
 #
 #   requester                         kubelet
 #   logRequest(id) ───────────────▶

@@ -7,6 +7,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "cattle/kubelet_auth.h"
 #include "cattle/wire.h"
 #include "core.capnp.h"
 #include "kubelet.capnp.h"
@@ -76,12 +77,34 @@ std::string Serialize(capnp::MessageBuilder& msg) { return wire_util::Serialize(
 
 }  // namespace
 
+Result<std::string> KubeletEndpoint(const Object& node) {
+  if (node.kind() == nullptr || node.kind()->kind != "Node") return Status::Internal("not a Node");
+  auto status = node.get<api::Node>().getStatus();
+  std::string ip;
+  for (auto a : status.getAddresses()) {
+    if (a.getType() == "InternalIP") {
+      ip = Text(a.getAddress());
+      break;
+    }
+  }
+  const int64_t port = status.getDaemonEndpoints().getKubeletEndpoint().getPort();
+  if (ip.empty())
+    return Unavailable("node \"" + node.name() + "\" reports no InternalIP address for its kubelet");
+  if (!kubelet_auth::IsLoopbackAddress(ip))
+    return Unavailable("node \"" + node.name() + "\" reports the kubelet address \"" + ip +
+                       "\", which is not an IPv4 address in 127.0.0.0/8: refusing to connect to it");
+  if (port <= 0 || port > 65535)
+    return Unavailable("node \"" + node.name() + "\" reports no usable kubelet port (status.daemonEndpoints." +
+                       "kubeletEndpoint.Port is " + std::to_string(port) + ")");
+  return "tcp://" + ip + ":" + std::to_string(port);
+}
+
 struct KubeletLogClient::Transport {
   zmq::context_t ctx{1};
 };
 
-KubeletLogClient::KubeletLogClient(Registry* registry)
-    : registry_(registry), transport_(std::make_unique<Transport>()) {}
+KubeletLogClient::KubeletLogClient(Registry* registry, KubeletLogClientOptions options)
+    : registry_(registry), options_(std::move(options)), transport_(std::make_unique<Transport>()) {}
 
 KubeletLogClient::~KubeletLogClient() = default;
 
@@ -102,15 +125,18 @@ Status KubeletLogClient::StreamLogs(const Object& pod, const LogOptions& options
   if (get_node.kind == nullptr) return Status::Internal("the nodes resource is not registered");
   auto node_obj = registry_->Get(get_node);
   if (!node_obj.ok()) return node_obj.status();
-  const Object& node_ref = *node_obj;
-  auto annotations = ToStdMap(node_ref.meta().getAnnotations());
-  auto found = annotations.find(kKubeletEndpointAnnotation);
-  if (found == annotations.end() || found->second.empty())
-    return Unavailable("node \"" + node + "\" does not advertise a kubelet endpoint (annotation " +
-                       kKubeletEndpointAnnotation + ")");
-  const std::string endpoint = found->second;
-  if (endpoint.rfind("tcp://", 0) != 0 && endpoint.rfind("ipc://", 0) != 0)
-    return Unavailable("node \"" + node + "\" advertises an unusable kubelet endpoint \"" + endpoint + "\"");
+  auto resolved = KubeletEndpoint(*node_obj);
+  if (!resolved.ok()) return resolved.status();
+  const std::string endpoint = *resolved;
+
+  // Every message goes as [MAC of the bytes] [bytes] with a token, else as [bytes].
+  auto send = [&](zmq::socket_t& s, const std::string& bytes) -> bool {
+    if (!options_.auth_token.empty()) {
+      std::string mac = kubelet_auth::Mac(options_.auth_token, bytes);
+      if (!s.send(zmq::buffer(mac), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
+    }
+    return s.send(zmq::buffer(bytes), zmq::send_flags::dontwait).has_value();
+  };
 
   zmq::socket_t socket(transport_->ctx, zmq::socket_type::dealer);
   const uint64_t id = 1;  // one request per connection
@@ -144,7 +170,7 @@ Status KubeletLogClient::StreamLogs(const Object& pod, const LogOptions& options
     }
     std::string bytes = Serialize(msg);
     // Queued until connected; the answer deadline below covers a kubelet that is not there.
-    if (!socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait))
+    if (!send(socket, bytes))
       return Unavailable("cannot send to the kubelet of node \"" + node + "\" at " + endpoint);
   } catch (const zmq::error_t& e) {
     return Unavailable("cannot reach the kubelet of node \"" + node + "\" at " + endpoint + ": " + e.what());
@@ -155,7 +181,7 @@ Status KubeletLogClient::StreamLogs(const Object& pod, const LogOptions& options
     msg.initRoot<wire::KubeletMessage>().initLogCancel().setId(id);
     std::string bytes = Serialize(msg);
     try {
-      (void)socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+      (void)send(socket, bytes);
     } catch (const zmq::error_t&) {
     }
   };

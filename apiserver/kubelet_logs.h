@@ -1,7 +1,12 @@
 // KubeletLogClient: the apiserver's side of `GET /api/v1/namespaces/NS/pods/NAME/log`. Logs
-// live in the kubelet that runs the pod; the client finds it through the Node's annotation
-// cattle.dev/kubelet-endpoint and asks it over ZeroMQ (api/kubelet.capnp;
-// kubelet-sim/log_server.h is the other end).
+// live in the kubelet that runs the pod; the client asks it over ZeroMQ (api/kubelet.capnp;
+// kubelet-sim/log_server.h is the other end) where the kubelet registered itself, as
+// Kubernetes' apiserver does: tcp://<the Node's InternalIP in status.addresses>:<its
+// status.daemonEndpoints.kubeletEndpoint.Port>. Nothing else on the Node (no annotation)
+// says where to connect, and only addresses in 127.0.0.0/8 are dialed.
+//
+// With an auth token every message to the kubelet carries its MAC (cattle/kubelet_auth.h);
+// the token itself is never sent, so a forged address learns nothing reusable.
 //
 // Thread-safe: many StreamLogs calls may run at once, each on its own connection.
 #pragma once
@@ -32,19 +37,27 @@ struct LogOptions {
   std::optional<int64_t> limit_bytes;      // >= 1
 };
 
-// The Node annotation naming the kubelet's log endpoint ("tcp://127.0.0.1:40123").
-inline constexpr const char* kKubeletEndpointAnnotation = "cattle.dev/kubelet-endpoint";
+struct KubeletLogClientOptions {
+  // The cluster's kubelet auth token (kubelet_auth::ReadTokenFile). Default: "", requests
+  // go unauthenticated (only a kubelet started with --insecure-log-server serves them).
+  std::string auth_token;
+};
+
+// Where the kubelet of `node` (a Node object) serves logs: "tcp://IP:PORT" from its
+// InternalIP and daemonEndpoints.kubeletEndpoint.Port. ServiceUnavailable when it reports no
+// InternalIP or no port, or an InternalIP outside 127.0.0.0/8 (which is never dialed).
+Result<std::string> KubeletEndpoint(const Object& node);
 
 class KubeletLogClient {
  public:
   // `registry` (for reading Nodes) must outlive the client.
-  explicit KubeletLogClient(Registry* registry);
+  explicit KubeletLogClient(Registry* registry, KubeletLogClientOptions options = {});
   ~KubeletLogClient();
   KubeletLogClient(const KubeletLogClient&) = delete;
   KubeletLogClient& operator=(const KubeletLogClient&) = delete;
 
   // Streams the log of one container of `pod` (the Pod as read from the store; its
-  // spec.nodeName and that Node's cattle.dev/kubelet-endpoint annotation say where to ask)
+  // spec.nodeName and that Node's KubeletEndpoint say where to ask)
   // to `on_chunk`, which gets raw text (whole lines, except where limit_bytes cut one).
   // Blocks until the log ends (not following: every line was delivered; following: the
   // container instance exited), `on_chunk` returns false (the client is gone: OK), or
@@ -59,8 +72,10 @@ class KubeletLogClient {
   //               "p" not found`
   //   NotFound    the Node is gone (`nodes "n" not found`), or the kubelet does not run
   //               this pod (`pods "p" not found`)
-  //   ServiceUnavailable  the Node names no endpoint, or its kubelet does not answer within
-  //               5 s (or goes silent for 15 s while streaming)
+  //   ServiceUnavailable  the kubelet refused the request (no or a wrong auth token:
+  //               `the kubelet refused ...`), the Node has no usable endpoint (see KubeletEndpoint; nothing is
+  //               dialed then), or its kubelet does not answer within 5 s (or goes silent
+  //               for 15 s while streaming)
   // An error after chunks were delivered means the stream broke off.
   Status StreamLogs(const Object& pod, const LogOptions& options,
                     const std::function<bool(std::string_view chunk)>& on_chunk,
@@ -69,6 +84,7 @@ class KubeletLogClient {
  private:
   struct Transport;
   Registry* registry_;
+  KubeletLogClientOptions options_;
   std::unique_ptr<Transport> transport_;
 };
 

@@ -11,6 +11,7 @@
 #include "apiserver/rest_api.h"
 #include "apiserver/store.h"
 #include "apiserver/zmq_server.h"
+#include "cattle/kubelet_auth.h"
 #include "cattle/log.h"
 
 namespace po = boost::program_options;
@@ -18,7 +19,7 @@ using namespace cattle;
 
 int main(int argc, char** argv) {
   po::options_description desc("cattle-apiserver: the cluster's store and API server.\nOptions");
-  std::string data_dir, zmq_endpoint, log_level, http_address;
+  std::string data_dir, zmq_endpoint, log_level, http_address, kubelet_token_file;
   int http_port = 7401;
   double time_scale = 1, compaction_age_s = 300, heartbeat_s = 1;
   int64_t compaction_max_events = 0;
@@ -32,6 +33,9 @@ int main(int argc, char** argv) {
       ("compaction-max-events", po::value(&compaction_max_events)->default_value(0), "history events kept at most (0: no limit)")
       ("watch-heartbeat", po::value(&heartbeat_s)->default_value(1), "seconds between watch heartbeats")
       ("time-scale", po::value(&time_scale)->default_value(1), "divide every duration by this")
+      ("kubelet-auth-token-file", po::value(&kubelet_token_file)->default_value(""),
+       "the cluster's kubelet auth token (mode 0600; made by `cattle up`), signing every request to a kubelet; "
+       "without it only kubelets run with --insecure-log-server serve logs")
       ("log-level", po::value(&log_level)->default_value("info"), "debug, info, warn or error");
   po::variables_map vm;
   try {
@@ -53,7 +57,19 @@ int main(int argc, char** argv) {
     std::cerr << "cattle-apiserver: --time-scale, --compaction-age and --watch-heartbeat must be positive\n";
     return 2;
   }
+  apiserver::KubeletLogClientOptions kubelet_options;
+  if (!kubelet_token_file.empty()) {
+    auto token = kubelet_auth::ReadTokenFile(kubelet_token_file);
+    if (!token.ok()) {
+      std::cerr << "cattle-apiserver: " << token.status().message() << "\n";
+      return 2;
+    }
+    kubelet_options.auth_token = *token;
+  }
   log::Init("apiserver", log::ParseLevel(log_level));
+  if (kubelet_options.auth_token.empty()) {
+    CATTLE_LOG(WARN) << "no --kubelet-auth-token-file: requests to kubelets are unauthenticated";
+  }
 
   // SIGTERM/SIGINT are taken synchronously by main; every other thread has them blocked.
   sigset_t signals;
@@ -88,7 +104,7 @@ int main(int argc, char** argv) {
     std::cerr << "cattle-apiserver: " << s.message() << "\n";
     return 1;
   }
-  apiserver::KubeletLogClient kubelet_logs(&registry);
+  apiserver::KubeletLogClient kubelet_logs(&registry, kubelet_options);
   std::unique_ptr<apiserver::RestApi> rest;
   std::unique_ptr<apiserver::HttpServer> http;
   if (http_port >= 0) {

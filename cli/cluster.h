@@ -45,6 +45,9 @@ class Cluster {
   // (context "cattle", namespace default). Nothing is written when http_server is empty.
   std::string KubeconfigPath() const { return dir_ + "/kubeconfig"; }
   Status WriteKubeconfig() const;
+  // DIR/kubelet-auth-token: the secret the apiserver signs its requests to kubelets with
+  // (cattle/kubelet_auth.h), given to both by --kubelet-auth-token-file.
+  std::string KubeletTokenPath() const { return dir_ + "/kubelet-auth-token"; }
 
   // Starts the component unless it is already running; waits until healthy (or it died:
   // then the error quotes the end of its log).

@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <condition_variable>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "cattle/client.h"
+#include "cattle/kubelet_auth.h"
 #include "cattle/log.h"
 #include "cattle/printers.h"
 #include "cli/cluster.h"
@@ -154,6 +156,25 @@ int Up(int argc, char** argv) {
   Cluster cluster(c.dir);
   Status loaded = cluster.Load();
   auto& cfg = cluster.config();
+  // The apiserver and the kubelets share a random secret, made once per cluster directory
+  // (never overwritten).
+  const std::string token = cluster.KubeletTokenPath();
+  if (Status s = kubelet_auth::WriteNewTokenFile(token); !s.ok() && !s.Is(Reason::kAlreadyExists)) return Fail(s);
+  if (auto t = kubelet_auth::ReadTokenFile(token); !t.ok()) return Fail(t.status());
+  if (loaded.ok()) {
+    // A cluster made before the token: its apiserver and kubelets take it from their next start.
+    bool changed = false;
+    for (auto& comp : cfg.components) {
+      bool wants = comp.name == "apiserver" || comp.name.rfind("kubelet/", 0) == 0;
+      if (!wants || std::find(comp.argv.begin(), comp.argv.end(), "--kubelet-auth-token-file") != comp.argv.end())
+        continue;
+      comp.argv.insert(comp.argv.end(), {"--kubelet-auth-token-file", token});
+      changed = true;
+    }
+    if (changed) {
+      if (Status s = cluster.Save(); !s.ok()) return Fail(s);
+    }
+  }
   if (!loaded.ok()) {
     // A new cluster: plan its components from the binaries that exist.
     std::string bin = cli::BinDir();
@@ -164,7 +185,7 @@ int Up(int argc, char** argv) {
     cfg.components.push_back({"apiserver",
                               {bin + "/cattle-apiserver", "--data-dir", cluster.dir() + "/apiserver-data",
                                "--zmq-endpoint", cfg.apiserver_endpoint, "--http-port", std::to_string(http_port),
-                               "--time-scale", ts},
+                               "--time-scale", ts, "--kubelet-auth-token-file", token},
                               "apiserver"});
     for (const char* name : {"scheduler", "controller-manager"}) {
       std::string path = bin + "/cattle-" + name;
@@ -176,7 +197,8 @@ int Up(int argc, char** argv) {
       for (int i = 1; i <= nodes; ++i) {
         std::string node = "node-" + std::to_string(i);
         cfg.components.push_back({"kubelet/" + node,
-                                  {kubelet, "--server", cfg.apiserver_endpoint, "--node-name", node, "--time-scale", ts},
+                                  {kubelet, "--server", cfg.apiserver_endpoint, "--node-name", node, "--time-scale", ts,
+                                   "--kubelet-auth-token-file", token},
                                   "node:" + node});
       }
     }

@@ -6,6 +6,7 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -15,6 +16,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "cattle/kubelet_auth.h"
 #include "cattle/log.h"
 #include "cattle/wire.h"
 #include "kubelet.capnp.h"
@@ -64,6 +66,11 @@ Result<std::unique_ptr<Decoded>> Decode(std::string_view bytes) {
 
 std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
+// A request this server will not read. Kubernetes' kubelet answers 401 or 403 there; cattle's
+// Status has no such reasons yet (authorization is a later issue), and to the one asking
+// for logs through the apiserver the service is unavailable, so: ServiceUnavailable.
+Status Refused(std::string message) { return Status(Reason::kServiceUnavailable, std::move(message)); }
+
 }  // namespace
 
 class KubeletLogServer::Impl {
@@ -82,6 +89,21 @@ class KubeletLogServer::Impl {
   }
 
   Status Start() {
+    std::vector<std::string> addresses;
+    for (const auto& a : options_.addresses) {
+      if (!kubelet_auth::IsLoopbackAddress(a))
+        return Status::BadRequest("the kubelet log server listens on loopback addresses (127.0.0.0/8) only, not \"" +
+                                  a + "\"");
+      if (std::find(addresses.begin(), addresses.end(), a) == addresses.end()) addresses.push_back(a);
+    }
+    if (addresses.empty()) return Status::BadRequest("the kubelet log server needs an address to listen on");
+    if (options_.port < 0 || options_.port > 65535)
+      return Status::BadRequest("the kubelet log port must be in 0..65535, not " + std::to_string(options_.port));
+    if (options_.auth_token.empty()) {
+      CATTLE_LOG(WARN) << (options_.insecure ? "log server: no auth token; serving logs to anyone (insecure)"
+                                             : "log server: no auth token (--kubelet-auth-token-file); every log "
+                                               "request will be refused");
+    }
     wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) return Status::Internal("eventfd failed");
     try {
@@ -93,12 +115,40 @@ class KubeletLogServer::Impl {
       // disconnected, so its streams fail their next send and go.
       router_.set(zmq::sockopt::heartbeat_ivl, 2000);
       router_.set(zmq::sockopt::heartbeat_timeout, 6000);
-      router_.bind(options_.endpoint);
-      std::lock_guard<std::mutex> lock(endpoint_mu_);
-      endpoint_ = router_.get(zmq::sockopt::last_endpoint);
     } catch (const zmq::error_t& e) {
-      return Status::Unavailable("cannot bind the kubelet log endpoint " + options_.endpoint + ": " + e.what());
+      return Status::Internal(std::string("cannot set up the kubelet log socket: ") + e.what());
     }
+    // The first address picks the port (when it is 0); the others take the same one, which
+    // another process may hold on one of them: then everything is bound again on a new port.
+    std::string failure;
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      std::vector<std::string> bound;
+      int port = options_.port;
+      std::string current;
+      try {
+        for (const auto& a : addresses) {
+          current = "tcp://" + a + ":" + std::to_string(port);
+          router_.bind(current);
+          bound.push_back(router_.get(zmq::sockopt::last_endpoint));
+          if (port == 0) port = std::stoi(bound.back().substr(bound.back().rfind(':') + 1));
+        }
+        std::lock_guard<std::mutex> lock(endpoint_mu_);
+        endpoint_ = bound.front();
+        port_ = port;
+        failure.clear();
+        break;
+      } catch (const zmq::error_t& e) {
+        failure = "cannot bind the kubelet log endpoint " + current + ": " + e.what();
+        for (const auto& b : bound) {
+          try {
+            router_.unbind(b);
+          } catch (const zmq::error_t&) {
+          }
+        }
+        if (options_.port != 0 || bound.empty() || e.num() != EADDRINUSE) break;
+      }
+    }
+    if (!failure.empty()) return Status::Unavailable(failure);
     io_ = std::thread([this] { Loop(); });
     return Status::Ok();
   }
@@ -114,6 +164,10 @@ class KubeletLogServer::Impl {
   std::string endpoint() const {
     std::lock_guard<std::mutex> lock(endpoint_mu_);
     return endpoint_;
+  }
+  int port() const {
+    std::lock_guard<std::mutex> lock(endpoint_mu_);
+    return port_;
   }
   size_t stream_count() const { return stream_count_.load(); }
 
@@ -180,7 +234,7 @@ class KubeletLogServer::Impl {
         auto got = router_.recv(frame, frames.empty() ? zmq::recv_flags::dontwait : zmq::recv_flags::none);
         if (!got) return false;
         bool more = frame.more();
-        if (frames.size() < 4) frames.push_back(std::move(frame));  // the rest is garbage: dropped
+        if (frames.size() < 5) frames.push_back(std::move(frame));  // the rest is garbage: dropped
         if (!more) break;
       }
     } catch (const zmq::error_t& e) {
@@ -188,10 +242,54 @@ class KubeletLogServer::Impl {
       return false;
     }
     if (frames.size() < 2) return true;
+    // [identity] ([empty delimiter], as a REQ socket sends) ([MAC]) [message]
     Peer peer{frames.front().to_string(), frames.size() >= 3 && frames[1].size() == 0};
-    const zmq::message_t& payload = frames.back();
-    Handle(peer, std::string_view(static_cast<const char*>(payload.data()), payload.size()));
+    size_t first = peer.delimiter ? 2 : 1;
+    zmq::message_t& payload = frames.back();
+    std::optional<std::string_view> mac;
+    if (frames.size() - first == 2) mac = std::string_view(frames[first].data<char>(), frames[first].size());
+    std::string_view bytes(static_cast<const char*>(payload.data()), payload.size());
+    if (frames.size() - first > 2) {
+      SendError(peer, 0, Status::BadRequest("malformed message: too many frames"));
+      return true;
+    }
+    if (Status s = Authenticate(mac, bytes); !s.ok()) {
+      LogRefusal(s, payload);
+      SendError(peer, 0, s);
+      return true;
+    }
+    Handle(peer, bytes);
     return true;
+  }
+
+  // OK when `bytes` may be read: its MAC is right, or this server is insecure.
+  Status Authenticate(std::optional<std::string_view> mac, std::string_view bytes) const {
+    if (options_.auth_token.empty()) {
+      if (options_.insecure) return Status::Ok();
+      return Refused("this kubelet has no auth token (--kubelet-auth-token-file) and serves no logs");
+    }
+    if (!mac) return Refused("the kubelet refused an unauthenticated log request");
+    if (!kubelet_auth::Verify(options_.auth_token, bytes, *mac))
+      return Refused("the kubelet refused a log request with a wrong auth token");
+    return Status::Ok();
+  }
+
+  void LogRefusal(const Status& s, zmq::message_t& frame) {
+    auto now = std::chrono::steady_clock::now();
+    if (last_refusal_log_ != SteadyTime{} && now - last_refusal_log_ < std::chrono::seconds(1)) {
+      ++refusals_not_logged_;
+      return;
+    }
+    std::string from = "?";
+    try {
+      const char* address = frame.gets("Peer-Address");
+      if (address != nullptr) from = address;
+    } catch (const zmq::error_t&) {
+    }
+    CATTLE_LOG(WARN) << "log server: refused a request" << kv("reason", s.message()) << kv("peer", from)
+                     << kv("refused_unlogged", refusals_not_logged_);
+    last_refusal_log_ = now;
+    refusals_not_logged_ = 0;
   }
 
   // Sends one LogReply built by `fill`; false when the requester is gone or not reading.
@@ -361,6 +459,10 @@ class KubeletLogServer::Impl {
   zmq::socket_t router_;  // I/O thread only, after Start
   mutable std::mutex endpoint_mu_;
   std::string endpoint_;  // GUARDED_BY(endpoint_mu_)
+  int port_ = 0;          // GUARDED_BY(endpoint_mu_)
+  // Refusals logged (I/O thread only): at most one line a second, counting the others.
+  SteadyTime last_refusal_log_{};
+  int64_t refusals_not_logged_ = 0;
   std::mutex nodes_mu_;
   std::map<std::string, LogOpener> nodes_;  // GUARDED_BY(nodes_mu_)
   std::map<std::pair<std::string, uint64_t>, Stream> streams_;  // I/O thread only
@@ -378,6 +480,7 @@ void KubeletLogServer::RemoveNode(const std::string& node) { impl_->RemoveNode(n
 Status KubeletLogServer::Start() { return impl_->Start(); }
 void KubeletLogServer::Stop() { impl_->Stop(); }
 std::string KubeletLogServer::endpoint() const { return impl_->endpoint(); }
+int KubeletLogServer::port() const { return impl_->port(); }
 size_t KubeletLogServer::stream_count() const { return impl_->stream_count(); }
 
 }  // namespace cattle::kubelet

@@ -13,6 +13,7 @@
 #include "cattle/client.h"
 #include "cattle/events.h"
 #include "cattle/informer.h"
+#include "cattle/kubelet_auth.h"
 #include "cattle/log.h"
 #include "kubelet-sim/annotations.h"
 #include "kubelet-sim/kubelet.h"
@@ -39,9 +40,10 @@ int main(int argc, char** argv) {
       "Pods are scripted with annotations: cattle.dev/exit-after, exit-code, never-ready, ready-after,\n"
       "image-pull-fail, image-pull-duration, stop-delay (see kubelet-sim/README.md).\nOptions");
   std::string server, node_name, cpu, memory, ephemeral, labels, taints, log_level, node_prefix,
-      cidr_base, pod_cidr, pull_duration, log_endpoint;
+      cidr_base, pod_cidr, pull_duration, auth_token_file;
   double time_scale = 1, report_frequency = 10;
-  int max_pods = 110, nodes = 0, node_index = -1, pod_workers = 0;
+  int max_pods = 110, nodes = 0, node_index = -1, pod_workers = 0, log_port = 0;
+  bool insecure_logs = false;
   desc.add_options()
       ("help,h", "print this help")
       ("server", po::value(&server)->default_value("tcp://127.0.0.1:7400"), "the apiserver's ZeroMQ endpoint")
@@ -64,8 +66,13 @@ int main(int argc, char** argv) {
       ("node-status-report-frequency", po::value(&report_frequency)->default_value(10),
        "seconds between node status posts when nothing changed (Kubernetes: 300)")
       ("pod-workers", po::value(&pod_workers)->default_value(0), "threads running pod workers per node (default 4; hollow 1)")
-      ("log-endpoint", po::value(&log_endpoint)->default_value("tcp://127.0.0.1:0"),
-       "where to serve container logs (ZeroMQ; port 0: a free one); advertised on each Node as cattle.dev/kubelet-endpoint");
+      ("log-port", po::value(&log_port)->default_value(0),
+       "port to serve container logs on, on each node's InternalIP (0: a free one); registered as the Node's "
+       "status.daemonEndpoints.kubeletEndpoint.Port")
+      ("kubelet-auth-token-file", po::value(&auth_token_file)->default_value(""),
+       "the cluster's kubelet auth token (mode 0600; made by `cattle up`): log requests must be signed with it")
+      ("insecure-log-server", po::bool_switch(&insecure_logs),
+       "without --kubelet-auth-token-file, serve logs to anyone (default: refuse every log request)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -93,6 +100,15 @@ int main(int argc, char** argv) {
   if (!parsed_taints.ok()) return fail(parsed_taints.status().message());
   auto pull = kubelet::ParseDuration(pull_duration);
   if (!pull) return fail("--image-pull-duration: not a duration: " + pull_duration);
+  if (log_port < 0 || log_port > 65535) return fail("--log-port must be in 0..65535");
+  if (insecure_logs && !auth_token_file.empty())
+    return fail("--insecure-log-server and --kubelet-auth-token-file exclude each other");
+  std::string auth_token;
+  if (!auth_token_file.empty()) {
+    auto token = kubelet_auth::ReadTokenFile(auth_token_file);
+    if (!token.ok()) return fail(token.status().message());
+    auth_token = *token;
+  }
 
   kubelet::KubeletOptions base;
   base.cpu = cpu;
@@ -148,10 +164,17 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  // Container logs for `kubectl logs`: one endpoint for every node of this process.
-  kubelet::KubeletLogServer log_server(RealClock::Get(), kubelet::LogServerOptions{.endpoint = log_endpoint});
+  // Container logs for `kubectl logs`: one socket for every node of this process, on each
+  // node's InternalIP and one port (what the apiserver dials).
+  kubelet::LogServerOptions log_options;
+  log_options.addresses.clear();
+  for (const auto& o : per_node) log_options.addresses.push_back(kubelet::InternalIpOf(o));
+  log_options.port = log_port;
+  log_options.auth_token = auth_token;
+  log_options.insecure = insecure_logs;
+  kubelet::KubeletLogServer log_server(RealClock::Get(), log_options);
   if (Status s = log_server.Start(); !s.ok()) return fail(s.message());
-  for (auto& o : per_node) o.kubelet_endpoint = log_server.endpoint();
+  for (auto& o : per_node) o.kubelet_port = log_server.port();
 
   ClientOptions copts;
   copts.endpoint = server;

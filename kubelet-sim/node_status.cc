@@ -44,17 +44,12 @@ Json StatusForComparison(const Object& node) {
   return s;
 }
 
-// The port of "tcp://127.0.0.1:40123"; Kubernetes' 10250 when there is none.
-int32_t EndpointPort(const std::string& endpoint) {
-  auto colon = endpoint.rfind(':');
-  if (colon == std::string::npos || colon + 1 >= endpoint.size()) return 10250;
-  int64_t port = 0;
-  for (size_t i = colon + 1; i < endpoint.size(); ++i) {
-    if (endpoint[i] < '0' || endpoint[i] > '9' || port > 65535) return 10250;
-    port = port * 10 + (endpoint[i] - '0');
-  }
-  return port > 0 && port <= 65535 ? static_cast<int32_t>(port) : 10250;
-}
+// Kubernetes' default kubelet port, registered when no log server runs.
+constexpr int32_t kDefaultKubeletPort = 10250;
+
+// Older kubelets advertised their log endpoint in this annotation; nothing reads it now and
+// a re-registering kubelet removes it.
+constexpr const char* kLegacyEndpointAnnotation = "cattle.dev/kubelet-endpoint";
 
 std::string RandomUuid() {
   std::random_device rd;
@@ -70,7 +65,7 @@ NodeStatusManager::NodeStatusManager(ApiClient* client, Clock* clock, EventRecor
       runtime_version_(std::move(runtime_version)), nodes_(client->Kind("nodes")),
       boot_id_(RandomUuid()) {
   int index = options_->node_index >= 0 ? options_->node_index : NodeIndexFromName(options_->node_name);
-  internal_ip_ = options_->internal_ip.empty() ? InternalIpFor(index) : options_->internal_ip;
+  internal_ip_ = InternalIpOf(*options_);
   if (!options_->pod_cidr.empty()) {
     derived_cidr_ = options_->pod_cidr;
   } else {
@@ -97,7 +92,6 @@ Object NodeStatusManager::BuildNode() const {
   for (const auto& [k, v] : options_->labels) labels[k] = v;
   SetStringMap(meta.initLabels(), labels);
   std::map<std::string, std::string> annotations = {{"volumes.kubernetes.io/controller-managed-attach-detach", "true"}};
-  if (!options_->kubelet_endpoint.empty()) annotations[kKubeletEndpointAnnotation] = options_->kubelet_endpoint;
   SetStringMap(meta.initAnnotations(), annotations);
   auto spec = node.initSpec();
   if (!derived_cidr_.empty()) {
@@ -167,7 +161,8 @@ void NodeStatusManager::FillStatus(Object& obj, const Object* old, int64_t now_w
   addresses[0].setAddress(internal_ip_);
   addresses[1].setType("Hostname");
   addresses[1].setAddress(options_->node_name);
-  status.initDaemonEndpoints().initKubeletEndpoint().setPort(EndpointPort(options_->kubelet_endpoint));
+  const bool port_ok = options_->kubelet_port > 0 && options_->kubelet_port <= 65535;
+  status.initDaemonEndpoints().initKubeletEndpoint().setPort(port_ok ? options_->kubelet_port : kDefaultKubeletPort);
 
   auto info = status.initNodeInfo();
   std::string machine = StableHex("machine/" + options_->node_name, 32);
@@ -234,10 +229,7 @@ Status NodeStatusManager::Register() {
       annotations["volumes.kubernetes.io/controller-managed-attach-detach"] = "true";
       changed = true;
     }
-    if (!options_->kubelet_endpoint.empty() && annotations[kKubeletEndpointAnnotation] != options_->kubelet_endpoint) {
-      annotations[kKubeletEndpointAnnotation] = options_->kubelet_endpoint;  // a new port after a restart
-      changed = true;
-    }
+    if (annotations.erase(kLegacyEndpointAnnotation) > 0) changed = true;
     auto spec = updated.as<api::Node>().getSpec();
     if (spec.getPodCIDR().size() == 0 && !derived_cidr_.empty()) {
       spec.setPodCIDR(derived_cidr_);

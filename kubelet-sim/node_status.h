@@ -1,7 +1,8 @@
 // NodeStatusManager: the kubelet's side of its Node object — registration and status.
 //
 // Register() creates the Node (labels, podCIDR, taints, capacity, addresses, nodeInfo,
-// conditions) or, when it exists (a restarted kubelet), keeps its spec (cordon, taints,
+// conditions; addresses and daemonEndpoints say where the apiserver reaches its log server)
+// or, when it exists (a restarted kubelet), keeps its spec (cordon, taints,
 // podCIDR) and refreshes labels and status. Update() recomputes the status and posts it
 // through the status subresource when it changed (heartbeat times aside) or
 // node_status_report_frequency has passed: conditions keep lastTransitionTime unless their
@@ -18,10 +19,6 @@
 #include "kubelet-sim/options.h"
 
 namespace cattle::kubelet {
-
-// The Node annotation that says where the kubelet serves container logs
-// ("tcp://127.0.0.1:40123"); the apiserver's KubeletLogClient reads it.
-inline constexpr const char* kKubeletEndpointAnnotation = "cattle.dev/kubelet-endpoint";
 
 class NodeStatusManager {
  public:

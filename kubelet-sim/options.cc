@@ -45,6 +45,11 @@ std::string InternalIpFor(int index) {
   return "127." + std::to_string((index / 256) % 256) + "." + std::to_string(index % 256) + ".1";
 }
 
+std::string InternalIpOf(const KubeletOptions& o) {
+  if (!o.internal_ip.empty()) return o.internal_ip;
+  return InternalIpFor(o.node_index >= 0 ? o.node_index : NodeIndexFromName(o.node_name));
+}
+
 std::vector<KubeletOptions> HollowNodeOptions(const KubeletOptions& base, int n, const std::string& prefix,
                                               int first_index) {
   std::vector<KubeletOptions> out;

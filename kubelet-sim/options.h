@@ -38,11 +38,10 @@ struct KubeletOptions {
   std::string pod_cidr;
   // Overrides the derived InternalIP (127.<i/256>.<i%256>.1, loopback: bindable later).
   std::string internal_ip;
-  // Where this kubelet serves container logs (its KubeletLogServer's bound endpoint,
-  // "tcp://127.0.0.1:PORT"), advertised on the Node as the annotation
-  // cattle.dev/kubelet-endpoint and as status.daemonEndpoints.kubeletEndpoint.Port.
-  // Default: "" (no annotation; the port shows Kubernetes' 10250).
-  std::string kubelet_endpoint;
+  // The port this kubelet serves container logs on (its KubeletLogServer's, listening on
+  // the InternalIP), registered as status.daemonEndpoints.kubeletEndpoint.Port: with the
+  // InternalIP, where the apiserver connects. Default: 0 (the port shows Kubernetes' 10250).
+  int kubelet_port = 0;
 
   // Divides every duration below, and the scripted ones from annotations.
   TimeScale time_scale;
@@ -72,6 +71,8 @@ int NodeIndexFromName(const std::string& node_name);
 Result<std::string> PodCidrFor(const std::string& base, int index);
 // 7 → "127.0.7.1".
 std::string InternalIpFor(int index);
+// The node's InternalIP: options.internal_ip, else InternalIpFor(its index).
+std::string InternalIpOf(const KubeletOptions& options);
 // Hollow mode: `n` nodes named <prefix>1..<prefix>n with indexes first_index.. (pod CIDRs
 // and InternalIPs follow), each otherwise configured as `base`.
 std::vector<KubeletOptions> HollowNodeOptions(const KubeletOptions& base, int n, const std::string& prefix,

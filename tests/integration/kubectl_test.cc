@@ -5,12 +5,16 @@
 //
 // Each test starts its own cluster at time scale 20 (a 30 s grace period takes 1.5 s) and
 // polls with deadlines.
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
+#include <thread>
+#include <zmq.hpp>
 
 #include "testutil/kube.h"
 
@@ -531,6 +535,95 @@ spec:
 
   EXPECT_EQ(K("logs nope", &out, &err), 1);
   EXPECT_HAS(err, "error: error from server (NotFound): pods \"nope\" not found in namespace \"default\"");
+}
+
+// `kubectl logs` reaches only the kubelet that registered (InternalIP and
+// daemonEndpoints.kubeletEndpoint.Port, signed with the cluster's token): an annotation
+// naming another endpoint, or a Node registering an address outside 127.0.0.0/8, makes the
+// apiserver connect nowhere else. A ZeroMQ ROUTER on its own loopback port stands by to
+// catch any connection.
+TEST_F(KubectlTest, LogsGoOnlyWhereTheKubeletRegistered) {
+  std::string out, err;
+  struct stat st {};
+  ASSERT_EQ(stat((k_.cluster_dir() + "/kubelet-auth-token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  zmq::context_t ctx(1);
+  zmq::socket_t decoy(ctx, zmq::socket_type::router);
+  decoy.set(zmq::sockopt::linger, 0);
+  decoy.bind("tcp://127.0.0.1:0");
+  const std::string decoy_endpoint = decoy.get(zmq::sockopt::last_endpoint);
+  const std::string decoy_port = decoy_endpoint.substr(decoy_endpoint.rfind(':') + 1);
+  struct Monitor : zmq::monitor_t {
+    void on_event_accepted(const zmq_event_t&, const char*) override { ++accepted; }
+    int accepted = 0;
+  } monitor;
+  monitor.init(decoy, "inproc://decoy-monitor", ZMQ_EVENT_ACCEPTED);
+
+  k_.Write("talker.yaml", R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: talker
+spec:
+  containers:
+  - name: main
+    image: busybox:1.36
+)");
+  ASSERT_EQ(K("apply -f talker.yaml", &out, &err), 0) << out << err;
+  ASSERT_EQ(K("wait --for=condition=Ready pod/talker --timeout=60s", &out, &err), 0) << out << err;
+  const std::string node = Str(k_.Get("pods", "default", "talker"), "/spec/nodeName");
+  ASSERT_FALSE(node.empty());
+  ASSERT_EQ(K("annotate node " + node + " cattle.dev/kubelet-endpoint=" + decoy_endpoint, &out, &err), 0) << out << err;
+  ASSERT_EQ(K("logs talker", &out, &err), 0) << out << err;
+  EXPECT_HAS(out, "container main started (simulated, image docker.io/library/busybox:1.36)");
+
+  // Nodes nobody runs, naming the decoy by annotation (tcp and ipc) or registering a
+  // non-loopback address with the decoy's port, each with a pod bound to it.
+  std::string manifest;
+  auto add_node = [&](const std::string& name, const std::string& annotation, const std::string& ip) {
+    manifest += "apiVersion: v1\nkind: Node\nmetadata:\n  name: " + name +
+                "\n  annotations:\n    cattle.dev/kubelet-endpoint: \"" + annotation + "\"\n";
+    if (!ip.empty())
+      manifest += "status:\n  addresses:\n  - type: InternalIP\n    address: " + ip +
+                  "\n  daemonEndpoints:\n    kubeletEndpoint:\n      Port: " + decoy_port + "\n";
+    manifest += "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: on-" + name + "\nspec:\n  nodeName: " + name +
+                "\n  containers:\n  - name: main\n    image: busybox:1.36\n---\n";
+  };
+  add_node("forged-tcp", decoy_endpoint, "");
+  add_node("forged-ipc", "ipc://" + k_.Path("decoy.sock"), "");
+  add_node("forged-remote", decoy_endpoint, "10.0.0.1");
+  k_.Write("forged.yaml", manifest);
+  ASSERT_EQ(K("create -f forged.yaml", &out, &err), 0) << out << err;
+  Json remote = k_.Get("nodes", "", "forged-remote");
+  ASSERT_EQ(Str(remote, "/status/addresses/0/address"), "10.0.0.1") << remote.dump();
+
+  EXPECT_EQ(K("logs on-forged-tcp", &out, &err), 1) << out;
+  EXPECT_HAS(err, "(ServiceUnavailable): node \"forged-tcp\" reports no InternalIP address for its kubelet");
+  EXPECT_EQ(K("logs on-forged-ipc", &out, &err), 1) << out;
+  EXPECT_HAS(err, "(ServiceUnavailable): node \"forged-ipc\" reports no InternalIP address for its kubelet");
+  EXPECT_EQ(K("logs on-forged-remote", &out, &err), 1) << out;
+  EXPECT_HAS(err, "node \"forged-remote\" reports the kubelet address \"10.0.0.1\", which is not an IPv4 address "
+                  "in 127.0.0.0/8: refusing to connect to it");
+  // The same through the HTTP API directly: a Status.
+  std::string body;
+  ASSERT_EQ(testutil::Run("curl -s " + k_.url() + "/api/v1/namespaces/default/pods/on-forged-tcp/log", &body), 0);
+  Json status = Json::parse(body, nullptr, false);
+  EXPECT_EQ(status.value("kind", ""), "Status") << body;
+  EXPECT_EQ(status.value("reason", ""), "ServiceUnavailable") << body;
+  EXPECT_EQ(status.value("code", 0), 503) << body;
+
+  // Anything the apiserver sent the decoy would be there by now.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  int messages = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    while (monitor.check_event(0)) {
+    }
+    zmq::message_t m;
+    while (decoy.recv(m, zmq::recv_flags::dontwait)) ++messages;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(monitor.accepted, 0) << "the apiserver connected to the decoy";
+  EXPECT_EQ(messages, 0) << "the decoy received a request";
 }
 
 TEST_F(KubectlTest, DrainEvictsPodsOntoTheOtherNodes) {

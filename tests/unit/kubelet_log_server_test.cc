@@ -1,8 +1,10 @@
 // `kubectl logs` end to end inside one process: a simulated kubelet (in-process apiserver,
 // fake clock) serving its log endpoint over real ZeroMQ, and the apiserver's
-// KubeletLogClient finding it through the Node's annotation. Lines appear, --previous after
-// a scripted crash, -f receives new lines and ends when the container exits, Kubernetes'
-// errors, cancellation, requesters that vanish, and garbage on the socket.
+// KubeletLogClient finding it where the kubelet registered (InternalIP and
+// daemonEndpoints.kubeletEndpoint.Port), signing its requests with the cluster's token.
+// Lines appear, --previous after a scripted crash, -f receives new lines and ends when the
+// container exits, Kubernetes' errors, cancellation, requesters that vanish, garbage on the
+// socket, requests without the right token, and Nodes that try to redirect the apiserver.
 #include <gtest/gtest.h>
 
 #include <capnp/message.h>
@@ -20,6 +22,7 @@
 #include "apiserver/local_client.h"
 #include "cattle/events.h"
 #include "cattle/fake_clock.h"
+#include "cattle/kubelet_auth.h"
 #include "cattle/wire.h"
 #include "core.capnp.h"
 #include "kubelet-sim/kubelet.h"
@@ -43,6 +46,8 @@ bool Eventually(const std::function<bool()>& cond, milliseconds timeout = second
 }
 
 bool Has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+
+constexpr const char* kToken = "3b7f0c1e9a5d4f2b8c6e1a0d7f3b9c5e";
 
 // A follow running on its own thread, collecting what arrives.
 class Follower {
@@ -94,12 +99,14 @@ class KubeletLogServerTest : public ::testing::Test {
     LogServerOptions lo;
     lo.heartbeat_interval = milliseconds(100);
     lo.follow_poll_interval = milliseconds(20);
+    lo.addresses = {InternalIpFor(1), InternalIpFor(2)};  // node-1's and node-2's InternalIP
+    lo.auth_token = kToken;
     log_server_ = std::make_unique<KubeletLogServer>(&clock_, lo);
     ASSERT_TRUE(log_server_->Start().ok());
     KubeletOptions o;
     o.node_name = "node-1";
     o.pod_worker_threads = 2;
-    o.kubelet_endpoint = log_server_->endpoint();
+    o.kubelet_port = log_server_->port();
     runtime_ = std::make_unique<SimulatedRuntime>(&clock_);
     recorder_ = std::make_unique<EventRecorder>(api(), &clock_, "kubelet", "node-1");
     kubelet_ = std::make_unique<Kubelet>(api(), &clock_, runtime_.get(), recorder_.get(), o);
@@ -110,7 +117,8 @@ class KubeletLogServerTest : public ::testing::Test {
     });
     kubelet_->Start();
     ASSERT_TRUE(Eventually([&] { return kubelet_->running(); }));
-    client_ = std::make_unique<apiserver::KubeletLogClient>(server_.registry.get());
+    client_ = std::make_unique<apiserver::KubeletLogClient>(server_.registry.get(),
+                                                            apiserver::KubeletLogClientOptions{.auth_token = kToken});
   }
   void TearDown() override {
     client_.reset();
@@ -166,6 +174,27 @@ class KubeletLogServerTest : public ::testing::Test {
     return out;
   }
 
+  // A Node as a kubelet would register it: InternalIP `ip` ("": no addresses) and `port`
+  // (0: no daemonEndpoints), plus `annotations`.
+  void CreateNode(const std::string& name, const std::string& ip, int port, Json annotations = Json::object()) {
+    Json node = {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}}}};
+    if (!annotations.empty()) node["metadata"]["annotations"] = annotations;
+    if (!ip.empty()) node["status"]["addresses"] = Json::array({{{"type", "InternalIP"}, {"address", ip}}});
+    if (port != 0) node["status"]["daemonEndpoints"] = {{"kubeletEndpoint", {{"Port", port}}}};
+    auto obj = Object::FromJson(api()->kinds(), node);
+    ASSERT_TRUE(obj.ok()) << obj.status().ToString();
+    auto created = api()->Create(*obj);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    if (!ip.empty() || port != 0) {  // whatever create keeps of the status, post it as the status
+      Json j = created->ToJson();
+      j["status"] = node["status"];
+      auto with_status = Object::FromJson(api()->kinds(), j);
+      ASSERT_TRUE(with_status.ok()) << with_status.status().ToString();
+      auto posted = api()->UpdateStatus(*with_status);
+      ASSERT_TRUE(posted.ok()) << posted.status().ToString();
+    }
+  }
+
   FakeClock clock_;
   apiserver::LocalApiServer server_{&clock_};
   std::unique_ptr<KubeletLogServer> log_server_;
@@ -175,16 +204,24 @@ class KubeletLogServerTest : public ::testing::Test {
   std::unique_ptr<apiserver::KubeletLogClient> client_;
 };
 
-TEST_F(KubeletLogServerTest, NodeAdvertisesTheBoundEndpoint) {
+TEST_F(KubeletLogServerTest, NodeRegistersItsInternalIpAndPort) {
   std::string endpoint = log_server_->endpoint();
-  ASSERT_EQ(endpoint.rfind("tcp://127.0.0.1:", 0), 0u) << endpoint;
-  int port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
-  EXPECT_GT(port, 0);
+  int port = log_server_->port();
+  ASSERT_GT(port, 0);
+  EXPECT_EQ(endpoint, "tcp://127.0.1.1:" + std::to_string(port));
   auto node = api()->Get(api()->Kind("nodes"), "", "node-1");
   ASSERT_TRUE(node.ok());
   Json j = node->ToJson();
-  EXPECT_EQ(j["metadata"]["annotations"]["cattle.dev/kubelet-endpoint"], endpoint);
+  EXPECT_FALSE(j["metadata"]["annotations"].contains("cattle.dev/kubelet-endpoint")) << j.dump();
   EXPECT_EQ(j["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"], port);
+  EXPECT_EQ(j["status"]["addresses"][0], Json({{"type", "InternalIP"}, {"address", "127.0.1.1"}}));
+  auto resolved = apiserver::KubeletEndpoint(*node);
+  ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+  EXPECT_EQ(*resolved, endpoint);
+  // The field survives JSON both ways under Kubernetes' names (Port is capitalised).
+  auto again = Object::FromJson(api()->kinds(), j);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->ToJson()["status"]["daemonEndpoints"], Json({{"kubeletEndpoint", {{"Port", port}}}}));
 }
 
 TEST_F(KubeletLogServerTest, HollowNodesShareOneEndpointAndRequestsNameTheirNode) {
@@ -192,7 +229,7 @@ TEST_F(KubeletLogServerTest, HollowNodesShareOneEndpointAndRequestsNameTheirNode
   KubeletOptions o;
   o.node_name = "node-2";
   o.pod_worker_threads = 1;
-  o.kubelet_endpoint = log_server_->endpoint();
+  o.kubelet_port = log_server_->port();
   SimulatedRuntime runtime2(&clock_);
   auto kubelet2 = std::make_unique<Kubelet>(api(), &clock_, &runtime2, nullptr, o);
   Kubelet* k = kubelet2.get();
@@ -204,7 +241,9 @@ TEST_F(KubeletLogServerTest, HollowNodesShareOneEndpointAndRequestsNameTheirNode
   ASSERT_TRUE(Eventually([&] { return kubelet2->running(); }));
   auto node2 = api()->Get(api()->Kind("nodes"), "", "node-2");
   ASSERT_TRUE(node2.ok());
-  EXPECT_EQ(node2->ToJson()["metadata"]["annotations"]["cattle.dev/kubelet-endpoint"], log_server_->endpoint());
+  auto endpoint2 = apiserver::KubeletEndpoint(*node2);
+  ASSERT_TRUE(endpoint2.ok()) << endpoint2.status().ToString();
+  EXPECT_EQ(*endpoint2, "tcp://127.0.2.1:" + std::to_string(log_server_->port()));
 
   CreatePod("here", {}, Json::array({{{"name", "web"}, {"image", "httpd:2.4"}}}), "node-1");
   CreatePod("there", {}, Json::array({{{"name", "web"}, {"image", "redis"}}}), "node-2");
@@ -431,15 +470,11 @@ TEST_F(KubeletLogServerTest, KubernetesErrors) {
 }
 
 TEST_F(KubeletLogServerTest, UnreachableKubeletsAreServiceUnavailable) {
-  // A node that advertises nothing, and one whose kubelet is not there.
-  for (auto [name, endpoint] : {std::pair<std::string, std::string>{"bare", ""}, {"ghost", "tcp://127.0.0.1:1"}}) {
-    Json node = {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}}}};
-    if (!endpoint.empty()) node["metadata"]["annotations"] = {{"cattle.dev/kubelet-endpoint", endpoint}};
-    auto obj = Object::FromJson(api()->kinds(), node);
-    ASSERT_TRUE(obj.ok());
-    ASSERT_TRUE(api()->Create(*obj).ok());
-    CreatePod("on-" + name, {}, Json::array({{{"name", "web"}, {"image", "nginx"}}}), name);
-  }
+  // A node that registered nothing, and one whose kubelet is not there.
+  CreateNode("bare", "", 0);
+  CreateNode("ghost", "127.0.0.1", 1);
+  for (const char* name : {"bare", "ghost"})
+    CreatePod(std::string("on-") + name, {}, Json::array({{{"name", "web"}, {"image", "nginx"}}}), name);
   auto r = Logs("on-bare");
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().Is(Reason::kServiceUnavailable)) << r.status().ToString();
@@ -464,14 +499,22 @@ TEST_F(KubeletLogServerTest, UnreachableKubeletsAreServiceUnavailable) {
 
 // --- the wire, raw ------------------------------------------------------------------------
 
+// A requester on the wire, signing what it sends with `token` ("": sending it unsigned).
 class RawPeer {
  public:
-  explicit RawPeer(const std::string& endpoint) : socket_(ctx_, zmq::socket_type::dealer) {
+  explicit RawPeer(const std::string& endpoint, std::string token = kToken)
+      : token_(std::move(token)), socket_(ctx_, zmq::socket_type::dealer) {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.connect(endpoint);
   }
-  void SendBytes(const std::string& bytes) { ASSERT_TRUE(socket_.send(zmq::buffer(bytes), zmq::send_flags::none)); }
-  void SendFollow(uint64_t id, const std::string& pod) {
+  void SendBytes(const std::string& bytes) {
+    if (!token_.empty()) SendFrame(kubelet_auth::Mac(token_, bytes), true);
+    SendFrame(bytes, false);
+  }
+  void SendFrame(const std::string& bytes, bool more) {
+    ASSERT_TRUE(socket_.send(zmq::buffer(bytes), more ? zmq::send_flags::sndmore : zmq::send_flags::none));
+  }
+  static std::string FollowRequest(uint64_t id, const std::string& pod) {
     capnp::MallocMessageBuilder msg;
     auto r = msg.initRoot<wire::KubeletMessage>().initLogRequest();
     r.setId(id);
@@ -480,8 +523,9 @@ class RawPeer {
     r.setPod(pod);
     r.setContainer("web");
     r.setFollow(true);
-    SendBytes(wire_util::Serialize(msg));
+    return wire_util::Serialize(msg);
   }
+  void SendFollow(uint64_t id, const std::string& pod) { SendBytes(FollowRequest(id, pod)); }
   // The next reply's kind and status (reason name for errors), or "" after 5 s of silence.
   std::pair<std::string, std::string> Next() {
     zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
@@ -501,9 +545,23 @@ class RawPeer {
     }
     return {"?", ""};
   }
+  // The next reply's error message ("" when it is not an error or nothing came).
+  std::string NextErrorMessage() {
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, milliseconds(5000));
+    if (!(items[0].revents & ZMQ_POLLIN)) return "";
+    zmq::message_t m;
+    (void)socket_.recv(m, zmq::recv_flags::none);
+    auto decoded = kj::heapArray<capnp::word>(m.size() / sizeof(capnp::word));
+    memcpy(decoded.begin(), m.data(), decoded.size() * sizeof(capnp::word));
+    capnp::FlatArrayMessageReader reader(decoded.asPtr());
+    auto reply = reader.getRoot<wire::KubeletMessage>().getLogReply();
+    return reply.which() == wire::LogReply::ERROR ? reply.getError().getMessage().cStr() : "";
+  }
   void Close() { socket_.close(); }
 
  private:
+  std::string token_;
   zmq::context_t ctx_{1};
   zmq::socket_t socket_;
 };
@@ -570,6 +628,225 @@ TEST_F(KubeletLogServerTest, AVanishedRequesterLeavesNoStreamBehind) {
     EXPECT_TRUE(Eventually([&] { return log_server_->stream_count() == 0; }, seconds(5)))
         << "the stream of a vanished requester was kept";
   }
+}
+
+// --- authentication ------------------------------------------------------------------------
+
+TEST_F(KubeletLogServerTest, RequestsWithoutTheRightTokenAreRefused) {
+  CreatePod("web");
+  WaitRunning("web");
+  const auto refused = std::make_pair(std::string("error"), std::string("ServiceUnavailable"));
+  {
+    RawPeer unsigned_peer(log_server_->endpoint(), "");
+    unsigned_peer.SendFollow(1, "web");
+    EXPECT_EQ(unsigned_peer.Next(), refused);
+    unsigned_peer.SendFollow(2, "web");
+    EXPECT_EQ(unsigned_peer.NextErrorMessage(), "the kubelet refused an unauthenticated log request");
+  }
+  {
+    RawPeer wrong(log_server_->endpoint(), "not-the-cluster-token");
+    wrong.SendFollow(1, "web");
+    EXPECT_EQ(wrong.Next(), refused);
+    wrong.SendFollow(2, "web");
+    EXPECT_EQ(wrong.NextErrorMessage(), "the kubelet refused a log request with a wrong auth token");
+  }
+  {
+    // The right token's MAC, but of another message; and a MAC cut short.
+    RawPeer replay(log_server_->endpoint(), "");
+    replay.SendFrame(kubelet_auth::Mac(kToken, RawPeer::FollowRequest(1, "other")), true);
+    replay.SendFrame(RawPeer::FollowRequest(1, "web"), false);
+    EXPECT_EQ(replay.Next(), refused);
+    std::string request = RawPeer::FollowRequest(2, "web");
+    replay.SendFrame(kubelet_auth::Mac(kToken, request).substr(0, 16), true);
+    replay.SendFrame(request, false);
+    EXPECT_EQ(replay.Next(), refused);
+  }
+  EXPECT_EQ(log_server_->stream_count(), 0u);
+  {
+    RawPeer right(log_server_->endpoint());
+    right.SendFollow(1, "web");
+    EXPECT_EQ(right.Next().first, "chunk");
+    EXPECT_TRUE(Eventually([&] { return log_server_->stream_count() == 1; }));
+  }
+  EXPECT_TRUE(Eventually([&] { return log_server_->stream_count() == 0; }, seconds(10)));
+
+  // Through the apiserver's client: refused without the token or with another.
+  for (const std::string token : {"", "not-the-cluster-token"}) {
+    apiserver::KubeletLogClient other(server_.registry.get(), apiserver::KubeletLogClientOptions{.auth_token = token});
+    Status st = other.StreamLogs(Pod("web"), {}, [](std::string_view) { return true; }, nullptr);
+    EXPECT_TRUE(st.Is(Reason::kServiceUnavailable)) << token << ": " << st.ToString();
+    EXPECT_EQ(st.message(), token.empty() ? "the kubelet refused an unauthenticated log request"
+                                          : "the kubelet refused a log request with a wrong auth token");
+  }
+  auto r = Logs("web");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(Has(*r, "start worker processes"));
+}
+
+TEST_F(KubeletLogServerTest, WithoutATokenNobodyIsServedUnlessExplicitlyInsecure) {
+  CreatePod("web");
+  WaitRunning("web");
+  Kubelet* k = kubelet_.get();
+  auto opener = [k](const std::string& ns, const std::string& pod, const std::string& uid,
+                    const std::string& container, bool previous) {
+    return k->OpenContainerLog(ns, pod, uid, container, previous);
+  };
+  {
+    KubeletLogServer closed(&clock_, {});
+    closed.AddNode("node-1", opener);
+    ASSERT_TRUE(closed.Start().ok());
+    for (const std::string token : {"", kToken}) {
+      RawPeer peer(closed.endpoint(), token);
+      peer.SendFollow(1, "web");
+      EXPECT_EQ(peer.NextErrorMessage(),
+                "this kubelet has no auth token (--kubelet-auth-token-file) and serves no logs") << token;
+    }
+    closed.Stop();
+  }
+  {
+    LogServerOptions o;
+    o.insecure = true;
+    KubeletLogServer open(&clock_, o);
+    open.AddNode("node-1", opener);
+    ASSERT_TRUE(open.Start().ok());
+    RawPeer peer(open.endpoint(), "");
+    peer.SendFollow(1, "web");
+    EXPECT_EQ(peer.Next().first, "chunk");
+    open.Stop();
+  }
+  // It listens on loopback addresses only.
+  for (const char* address : {"0.0.0.0", "localhost", "10.1.2.3", "127.1", "::1"}) {
+    LogServerOptions o;
+    o.addresses = {address};
+    o.auth_token = kToken;
+    KubeletLogServer bad(&clock_, o);
+    Status st = bad.Start();
+    EXPECT_TRUE(st.Is(Reason::kBadRequest)) << address << ": " << st.ToString();
+  }
+}
+
+// --- where the apiserver connects ------------------------------------------------------------
+
+// A ZeroMQ ROUTER on a loopback port of its own, counting the connections it accepts and the
+// messages it receives.
+class Decoy {
+ public:
+  Decoy() : router_(ctx_, zmq::socket_type::router) {
+    router_.set(zmq::sockopt::linger, 0);
+    router_.bind("tcp://127.0.0.1:0");
+    endpoint_ = router_.get(zmq::sockopt::last_endpoint);
+    monitor_.init(router_, "inproc://decoy-monitor", ZMQ_EVENT_ACCEPTED);
+  }
+  const std::string& endpoint() const { return endpoint_; }
+  int port() const { return std::stoi(endpoint_.substr(endpoint_.rfind(':') + 1)); }
+  // Takes in what arrives for `window`; the frames of the messages received so far.
+  const std::vector<std::vector<std::string>>& Watch(milliseconds window) {
+    auto deadline = std::chrono::steady_clock::now() + window;
+    do {
+      while (monitor_.check_event(0)) {
+      }
+      zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 1, milliseconds(10));
+      while (items[0].revents & ZMQ_POLLIN) {
+        std::vector<std::string> frames;
+        zmq::message_t m;
+        if (!router_.recv(m, zmq::recv_flags::dontwait)) break;
+        frames.push_back(m.to_string());
+        while (m.more() && router_.recv(m, zmq::recv_flags::none)) frames.push_back(m.to_string());
+        messages_.push_back(std::move(frames));
+      }
+    } while (std::chrono::steady_clock::now() < deadline);
+    return messages_;
+  }
+  int accepted() const { return monitor_.accepted; }
+
+ private:
+  struct Monitor : zmq::monitor_t {
+    void on_event_accepted(const zmq_event_t&, const char*) override { ++accepted; }
+    int accepted = 0;
+  };
+  zmq::context_t ctx_{1};
+  zmq::socket_t router_;
+  Monitor monitor_;
+  std::string endpoint_;
+  std::vector<std::vector<std::string>> messages_;
+};
+
+TEST_F(KubeletLogServerTest, NodeAnnotationsAndForgedAddressesCannotRedirectLogs) {
+  CreatePod("web");
+  WaitRunning("web");
+  Decoy decoy;
+  // The old way to name an endpoint, on the real node: ignored, the kubelet still answers.
+  {
+    auto node = api()->Get(api()->Kind("nodes"), "", "node-1");
+    ASSERT_TRUE(node.ok());
+    Json j = node->ToJson();
+    j["metadata"]["annotations"]["cattle.dev/kubelet-endpoint"] = decoy.endpoint();
+    auto annotated = Object::FromJson(api()->kinds(), j);
+    ASSERT_TRUE(annotated.ok());
+    ASSERT_TRUE(api()->Update(*annotated).ok());
+  }
+  auto served = Logs("web");
+  ASSERT_TRUE(served.ok()) << served.status().ToString();
+  EXPECT_TRUE(Has(*served, "start worker processes")) << *served;
+
+  // Nodes that name an endpoint only by annotation (tcp or ipc), or register an address
+  // outside 127.0.0.0/8 or no IPv4 address: refused at once, nothing is dialed.
+  struct Case {
+    std::string node, ip;
+    int port;
+    std::string annotation, message;
+  };
+  const std::vector<Case> cases = {
+      {"annotated", "", 0, decoy.endpoint(), "node \"annotated\" reports no InternalIP address for its kubelet"},
+      {"annotated-ipc", "", 0, "ipc:///tmp/cattle-decoy.sock",
+       "node \"annotated-ipc\" reports no InternalIP address for its kubelet"},
+      {"remote", "10.1.2.3", decoy.port(), decoy.endpoint(),
+       "node \"remote\" reports the kubelet address \"10.1.2.3\", which is not an IPv4 address in 127.0.0.0/8: "
+       "refusing to connect to it"},
+      {"named", "localhost", decoy.port(), "",
+       "node \"named\" reports the kubelet address \"localhost\", which is not an IPv4 address in 127.0.0.0/8: "
+       "refusing to connect to it"},
+      {"portless", "127.0.0.1", 0, decoy.endpoint(),
+       "node \"portless\" reports no usable kubelet port (status.daemonEndpoints.kubeletEndpoint.Port is 0)"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.node);
+    ASSERT_NO_FATAL_FAILURE(CreateNode(c.node, c.ip, c.port,
+                                       c.annotation.empty() ? Json::object()
+                                                            : Json({{"cattle.dev/kubelet-endpoint", c.annotation}})));
+    CreatePod("on-" + c.node, {}, Json::array({{{"name", "web"}, {"image", "nginx"}}}), c.node);
+    auto started = std::chrono::steady_clock::now();
+    auto r = Logs("on-" + c.node);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(1000)) << "it waited for an answer";
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(r.status().Is(Reason::kServiceUnavailable)) << r.status().ToString();
+    EXPECT_EQ(r.status().message(), c.message);
+  }
+  // Whatever was sent would have arrived by now.
+  EXPECT_TRUE(decoy.Watch(milliseconds(500)).empty()) << "the decoy received a request";
+  EXPECT_EQ(decoy.accepted(), 0) << "the apiserver connected to the decoy";
+}
+
+TEST_F(KubeletLogServerTest, AForgedLoopbackAddressLearnsNoToken) {
+  // Until Node status is protected, a forged loopback InternalIP:Port is dialed; what
+  // arrives there is a MAC of that one request, never the token.
+  Decoy decoy;
+  ASSERT_NO_FATAL_FAILURE(CreateNode("forged", "127.0.0.1", decoy.port()));
+  CreatePod("on-forged", {}, Json::array({{{"name", "web"}, {"image", "nginx"}}}), "forged");
+  std::atomic<bool> cancelled{false};
+  auto asking = std::async(std::launch::async, [&] {
+    return client_->StreamLogs(Pod("on-forged"), {}, [](std::string_view) { return true; }, &cancelled);
+  });
+  std::vector<std::vector<std::string>> got;
+  ASSERT_TRUE(Eventually([&] { return !(got = decoy.Watch(milliseconds(20))).empty(); }, seconds(5)));
+  cancelled = true;
+  ASSERT_EQ(asking.wait_for(seconds(2)), std::future_status::ready);
+  ASSERT_EQ(got[0].size(), 3u);  // identity, MAC, request
+  EXPECT_EQ(got[0][1].size(), kubelet_auth::kMacBytes);
+  EXPECT_TRUE(kubelet_auth::Verify(kToken, got[0][2], got[0][1]));
+  for (const auto& frames : got)
+    for (const auto& f : frames) EXPECT_FALSE(Has(f, kToken)) << "the token went on the wire";
 }
 
 }  // namespace
