@@ -66,10 +66,9 @@ Result<std::unique_ptr<Decoded>> Decode(std::string_view bytes) {
 
 std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
-// A request this server will not read. Kubernetes' kubelet answers 401 or 403 there; cattle's
-// Status has no such reasons yet (authorization is a later issue), and to the one asking
-// for logs through the apiserver the service is unavailable, so: ServiceUnavailable.
-Status Refused(std::string message) { return Status(Reason::kServiceUnavailable, std::move(message)); }
+// A request this server will not read: Forbidden, as Kubernetes' kubelet answers a client it does
+// not authorize (its 401 for no credentials has no Status reason of its own here).
+Status Refused(std::string message) { return Status::Forbidden(std::move(message)); }
 
 }  // namespace
 

@@ -674,7 +674,7 @@ TEST_F(KubeletLogServerTest, RequestsWithoutTheRightTokenAreRefused) {
   for (const std::string token : {"", "not-the-cluster-token"}) {
     apiserver::KubeletLogClient other(server_.registry.get(), apiserver::KubeletLogClientOptions{.auth_token = token});
     Status st = other.StreamLogs(Pod("web"), {}, [](std::string_view) { return true; }, nullptr);
-    EXPECT_TRUE(st.Is(Reason::kServiceUnavailable)) << token << ": " << st.ToString();
+    EXPECT_TRUE(st.Is(Reason::kForbidden)) << token << ": " << st.ToString();
     EXPECT_EQ(st.message(), token.empty() ? "the kubelet refused an unauthenticated log request"
                                           : "the kubelet refused a log request with a wrong auth token");
   }
