@@ -23,12 +23,32 @@ int main(int argc, char** argv) {
   int http_port = 7401;
   double time_scale = 1, compaction_age_s = 300, heartbeat_s = 1;
   int64_t compaction_max_events = 0;
+  // HTTP transport limits: wall-clock seconds, not scaled by --time-scale.
+  apiserver::HttpServerOptions hdefaults;
+  int http_max_connections = hdefaults.max_connections;
+  int http_max_per_client = hdefaults.max_connections_per_client;
+  double http_header_timeout_s = 10, http_idle_timeout_s = 90, http_body_timeout_s = 10,
+         http_body_timeout_per_mib_s = 10, http_write_timeout_s = 60;
   desc.add_options()
       ("help,h", "print this help")
       ("data-dir", po::value(&data_dir)->default_value(".cattle/apiserver-data"), "RocksDB directory")
       ("zmq-endpoint", po::value(&zmq_endpoint)->default_value("tcp://127.0.0.1:7400"), "ZeroMQ endpoint to bind")
       ("http-address", po::value(&http_address)->default_value("127.0.0.1"), "address of the Kubernetes HTTP API (kubectl)")
       ("http-port", po::value(&http_port)->default_value(7401), "port of the Kubernetes HTTP API; 0 picks a free one, -1 turns it off")
+      ("http-max-connections", po::value(&http_max_connections)->default_value(http_max_connections),
+       "HTTP connections open at once, all clients together (lowered to fit the open-file limit); more are answered 429")
+      ("http-max-connections-per-client", po::value(&http_max_per_client)->default_value(http_max_per_client),
+       "HTTP connections open at once from one source IP (every local client is 127.0.0.1)")
+      ("http-header-timeout", po::value(&http_header_timeout_s)->default_value(http_header_timeout_s),
+       "seconds from a connection's accept (or a keep-alive request's first byte) to its request header's end")
+      ("http-idle-timeout", po::value(&http_idle_timeout_s)->default_value(http_idle_timeout_s),
+       "seconds a keep-alive HTTP connection may wait for its next request")
+      ("http-body-timeout", po::value(&http_body_timeout_s)->default_value(http_body_timeout_s),
+       "seconds to receive a request body, plus --http-body-timeout-per-mib for each MiB of it")
+      ("http-body-timeout-per-mib", po::value(&http_body_timeout_per_mib_s)->default_value(http_body_timeout_per_mib_s),
+       "extra seconds to receive each MiB of a request body")
+      ("http-write-timeout", po::value(&http_write_timeout_s)->default_value(http_write_timeout_s),
+       "seconds an HTTP client (a watch or log stream too) may take no bytes before it is dropped")
       ("compaction-age", po::value(&compaction_age_s)->default_value(300), "seconds of watch history kept (before --time-scale)")
       ("compaction-max-events", po::value(&compaction_max_events)->default_value(0), "history events kept at most (0: no limit)")
       ("watch-heartbeat", po::value(&heartbeat_s)->default_value(1), "seconds between watch heartbeats")
@@ -57,6 +77,11 @@ int main(int argc, char** argv) {
     std::cerr << "cattle-apiserver: --time-scale, --compaction-age and --watch-heartbeat must be positive\n";
     return 2;
   }
+  if (http_max_connections <= 0 || http_max_per_client <= 0 || http_header_timeout_s <= 0 || http_idle_timeout_s <= 0 ||
+      http_body_timeout_s <= 0 || http_body_timeout_per_mib_s < 0 || http_write_timeout_s <= 0) {
+    std::cerr << "cattle-apiserver: the --http-* limits must be positive\n";
+    return 2;
+  }
   apiserver::KubeletLogClientOptions kubelet_options;
   if (!kubelet_token_file.empty()) {
     auto token = kubelet_auth::ReadTokenFile(kubelet_token_file);
@@ -70,6 +95,8 @@ int main(int argc, char** argv) {
   if (kubelet_options.auth_token.empty()) {
     CATTLE_LOG(WARN) << "no --kubelet-auth-token-file: requests to kubelets are unauthenticated";
   }
+  // Thousands of HTTP connections (and the store's files) need more than the usual 1024.
+  int64_t open_files = apiserver::RaiseOpenFileLimit();
 
   // SIGTERM/SIGINT are taken synchronously by main; every other thread has them blocked.
   sigset_t signals;
@@ -119,6 +146,14 @@ int main(int argc, char** argv) {
     apiserver::HttpServerOptions hopts;
     hopts.address = http_address;
     hopts.port = http_port;
+    auto seconds = [](double s) { return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s)); };
+    hopts.max_connections = http_max_connections;
+    hopts.max_connections_per_client = http_max_per_client;
+    hopts.header_timeout = seconds(http_header_timeout_s);
+    hopts.idle_timeout = seconds(http_idle_timeout_s);
+    hopts.body_timeout = seconds(http_body_timeout_s);
+    hopts.body_timeout_per_mib = seconds(http_body_timeout_per_mib_s);
+    hopts.write_timeout = seconds(http_write_timeout_s);
     http = std::make_unique<apiserver::HttpServer>(rest.get(), hopts);
     if (Status s = http->Start(); !s.ok()) {
       CATTLE_LOG(ERROR) << "cannot serve HTTP" << kv("error", s.ToString());
@@ -129,7 +164,9 @@ int main(int argc, char** argv) {
   }
   CATTLE_LOG(INFO) << "serving" << kv("zmq", server.endpoint())
                    << kv("http", http ? http_address + ":" + std::to_string(http->port()) : std::string("off"))
-                   << kv("data_dir", data_dir) << kv("revision", (*store)->CurrentRevision());
+                   << kv("data_dir", data_dir) << kv("revision", (*store)->CurrentRevision())
+                   << kv("open_files", open_files)
+                   << kv("http_max_connections", http ? http->max_connections() : 0);
 
   int sig = 0;
   sigwait(&signals, &sig);
