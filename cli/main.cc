@@ -109,8 +109,7 @@ std::string Resource(const KindInfo& k) {
 
 // The hints `cattle up` ends with: every line runs as printed, from any directory, on the
 // cluster just started (absolute paths; the example manifest only when it is there).
-void PrintNextSteps(std::ostream& out, const Cluster& cluster, const ClusterConfig& cfg) {
-  namespace fs = std::filesystem;
+void PrintNextSteps(std::ostream& out, const Cluster& cluster, const cli::ClusterConfig& cfg) {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   fs::path dir = fs::absolute(cluster.dir(), ec).lexically_normal();
