@@ -12,9 +12,11 @@
 #include <set>
 #include <thread>
 
+#include <kj/exception.h>
 #include <nlohmann/json.hpp>
 
 #include "cattle/log.h"
+#include "cattle/utf8.h"
 
 namespace cattle::apiserver {
 
@@ -30,6 +32,19 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// What the exception being handled says (inside a catch block only), as valid UTF-8.
+std::string CurrentExceptionText() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return cattle::SanitizeUtf8(e.what());
+  } catch (const kj::Exception& e) {
+    return cattle::SanitizeUtf8(e.getDescription().cStr());
+  } catch (...) {
+    return "unknown exception";
+  }
 }
 
 std::string PlainStatusJson(int code, const char* reason, const std::string& message) {
@@ -354,10 +369,11 @@ void HttpServer::Impl::Serve(tcp::socket& socket) {
     Responder responder(this, socket, msg.version(), msg.keep_alive());
     try {
       handler_->Handle(req, responder);
-    } catch (const std::exception& e) {
-      CATTLE_LOG(ERROR) << "http handler threw" << kv("path", req.path) << kv("error", e.what());
+    } catch (...) {  // std::exception, kj::Exception or anything else: this request's failure
+      std::string what = CurrentExceptionText();
+      CATTLE_LOG(ERROR) << "http handler threw" << kv("path", req.path) << kv("error", what);
       if (!responder.done())
-        responder.Reply(500, "application/json", PlainStatusJson(500, "InternalError", e.what()), {});
+        responder.Reply(500, "application/json", PlainStatusJson(500, "InternalError", what), {});
       else
         return;  // a broken stream: drop the connection
     }
