@@ -34,10 +34,16 @@ struct FieldInfo {
   bool always = false;
   bool quantity = false;
   bool raw_json = false;
+  // Looked up once: the schema accessors are slow enough to dominate a validation walk.
+  capnp::Type type;
+  bool pointer = false;   // Text, Data, List, Struct (not a group), AnyPointer
+  bool group = false;
+  bool in_union = false;
 };
 
 struct StructInfo {
   StructShape shape = StructShape::kObject;
+  bool has_union = false;
   std::vector<FieldInfo> fields;
   std::unordered_map<std::string, size_t> by_json_name;
 };
@@ -47,6 +53,20 @@ bool HasAnnotation(Annotations annotations, uint64_t id) {
   for (auto a : annotations)
     if (a.getId() == id) return true;
   return false;
+}
+
+bool IsPointerType(capnp::Type t) {
+  switch (t.which()) {
+    case capnp::schema::Type::TEXT:
+    case capnp::schema::Type::DATA:
+    case capnp::schema::Type::LIST:
+    case capnp::schema::Type::STRUCT:
+    case capnp::schema::Type::INTERFACE:
+    case capnp::schema::Type::ANY_POINTER:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // Immutable facts derived from compiled schemas, cached per thread (no locking needed).
@@ -79,24 +99,15 @@ const StructInfo& InfoFor(capnp::StructSchema schema) {
           break;
       }
     }
+    fi.type = field.getType();
+    fi.group = field.getProto().isGroup();
+    fi.in_union = field.getProto().getDiscriminantValue() != capnp::schema::Field::NO_DISCRIMINANT;
+    fi.pointer = !fi.group && IsPointerType(fi.type);
+    info.has_union = info.has_union || fi.in_union;
     info.by_json_name[fi.json_name] = info.fields.size();
     info.fields.push_back(std::move(fi));
   }
   return cache.emplace(schema.getProto().getId(), std::move(info)).first->second;
-}
-
-bool IsPointerType(capnp::Type t) {
-  switch (t.which()) {
-    case capnp::schema::Type::TEXT:
-    case capnp::schema::Type::DATA:
-    case capnp::schema::Type::LIST:
-    case capnp::schema::Type::STRUCT:
-    case capnp::schema::Type::INTERFACE:
-    case capnp::schema::Type::ANY_POINTER:
-      return true;
-    default:
-      return false;
-  }
 }
 
 const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -890,21 +901,20 @@ class CapnpValidator {
     const StructInfo& info = InfoFor(reader.getSchema());
     if (info.shape == StructShape::kMap) return Map(reader);
     bool named = info.shape == StructShape::kObject;  // wrappers and int-or-strings are one value
-    kj::Maybe<capnp::StructSchema::Field> active = reader.which();
+    kj::Maybe<capnp::StructSchema::Field> active = nullptr;
+    if (info.has_union) active = reader.which();
     for (const FieldInfo& fi : info.fields) {
-      auto field = fi.field;
-      if (field.getProto().getDiscriminantValue() != capnp::schema::Field::NO_DISCRIMINANT) {
+      if (!fi.group && !fi.pointer) continue;  // primitives cannot be malformed
+      if (fi.in_union) {
         KJ_IF_MAYBE(a, active) {
-          if (*a != field) continue;
+          if (*a != fi.field) continue;
         } else {
           continue;
         }
       }
-      capnp::Type type = field.getType();
-      bool group = field.getProto().isGroup();
-      if (!group && (!IsPointerType(type) || !reader.has(field))) continue;
+      if (!fi.group && !reader.has(fi.field)) continue;
       Scope scope(path_, named ? fi.json_name : "", true);
-      if (!Value(reader.get(field), type)) return false;
+      if (!Value(reader.get(fi.field), fi.type)) return false;
       scope.Release();
     }
     return true;
