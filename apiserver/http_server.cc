@@ -21,9 +21,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <kj/exception.h>
 #include <nlohmann/json.hpp>
 
 #include "cattle/log.h"
+#include "cattle/utf8.h"
 
 namespace cattle::apiserver {
 
@@ -39,6 +41,19 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// What the exception being handled says (inside a catch block only), as valid UTF-8.
+std::string CurrentExceptionText() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return cattle::SanitizeUtf8(e.what());
+  } catch (const kj::Exception& e) {
+    return cattle::SanitizeUtf8(e.getDescription().cStr());
+  } catch (...) {
+    return "unknown exception";
+  }
 }
 
 std::string PlainStatusJson(int code, const char* reason, const std::string& message) {
@@ -684,14 +699,11 @@ void HttpServer::Impl::Serve(const ConnPtr& c, const HttpRequest& req, unsigned 
   Responder responder(this, c->fd(), version, keep_alive);
   try {
     handler_->Handle(req, responder);
-  } catch (const std::exception& e) {
-    CATTLE_LOG(ERROR) << "http handler threw" << kv("path", req.path) << kv("error", e.what());
-    if (!responder.done()) responder.Reply(500, "application/json", PlainStatusJson(500, "InternalError", e.what()), {});
-    else responder.Abort();
-  } catch (...) {
-    CATTLE_LOG(ERROR) << "http handler threw" << kv("path", req.path);
-    if (!responder.done()) responder.Reply(500, "application/json", PlainStatusJson(500, "InternalError", "internal error"), {});
-    else responder.Abort();
+  } catch (...) {  // std::exception, kj::Exception or anything else: this request's failure
+    std::string what = CurrentExceptionText();
+    CATTLE_LOG(ERROR) << "http handler threw" << kv("path", req.path) << kv("error", what);
+    if (!responder.done()) responder.Reply(500, "application/json", PlainStatusJson(500, "InternalError", what), {});
+    else responder.Abort();  // a broken stream: drop the connection
   }
   if (!responder.done())
     responder.Reply(500, "application/json", PlainStatusJson(500, "InternalError", "no response"), {});

@@ -14,6 +14,7 @@
 #include "cattle/log.h"
 #include "cattle/printers.h"
 #include "cattle/selector.h"
+#include "cattle/utf8.h"
 
 namespace cattle::apiserver {
 
@@ -103,7 +104,7 @@ struct RestApi::Call {
 
   void ReplyJson(int code, const Json& body,
                  const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    out.Reply(code, kJson, body.dump() + "\n", headers);
+    out.Reply(code, kJson, DumpJson(body) + "\n", headers);
   }
   void ReplyError(const Status& s, const std::string& name = "") {
     ReplyJson(ReasonHttpCode(s.reason()), StatusJson(s, req.kind, name.empty() ? req.name : name));
@@ -376,7 +377,7 @@ void RestApi::Watch(Call& call) {
   // Table watches send the column definitions with the first row only.
   bool columns_sent = false;
   auto encode = [&](const std::string& type, Json object) {
-    return Json{{"type", type}, {"object", std::move(object)}}.dump() + "\n";
+    return DumpJson(Json{{"type", type}, {"object", std::move(object)}}) + "\n";
   };
   auto encode_item = [&](const WatchEvent& ev) -> std::string {
     auto obj = Object::FromBytes(&kind, ev.item.bytes, ev.item.revision);
@@ -431,7 +432,16 @@ void RestApi::Watch(Call& call) {
       if (ev.type == "ERROR") {
         line = encode("ERROR", StatusJson(ev.error, &kind, ""));
       } else {
-        line = encode_item(ev);
+        try {
+          line = encode_item(ev);
+        } catch (const std::exception& e) {  // one event's failure; the stream goes on
+          CATTLE_LOG(ERROR) << "watch event not encoded" << kv("resource", kind.plural) << kv("what", SanitizeUtf8(e.what()));
+          line = encode("ERROR", StatusJson(Status::Internal("cannot encode the object"), &kind, ""));
+        } catch (const kj::Exception& e) {
+          CATTLE_LOG(ERROR) << "watch event not encoded" << kv("resource", kind.plural)
+                            << kv("what", SanitizeUtf8(e.getDescription().cStr()));
+          line = encode("ERROR", StatusJson(Status::Internal("cannot encode the object"), &kind, ""));
+        }
         last_revision = std::max(last_revision, ev.item.revision);
       }
       if (!call.out.Write(line)) return;
@@ -491,9 +501,19 @@ struct DecodedBody {
   std::vector<std::string> warnings;
 };
 
-Result<DecodedBody> DecodeBody(const KindRegistry& kinds, const HttpRequest& http, const ApiRequest& req) {
+// `name`, when given, is set to the body's metadata.name as soon as the body parses (for the
+// error reply when decoding fails).
+Result<DecodedBody> DecodeBody(const KindRegistry& kinds, const HttpRequest& http, const ApiRequest& req,
+                               std::string* name = nullptr) {
   auto body = BodyJson(http);
   if (!body.ok()) return body.status();
+  if (name != nullptr && body->is_object()) {
+    auto meta = body->find("metadata");
+    if (meta != body->end() && meta->is_object()) {
+      auto n = meta->find("name");
+      if (n != meta->end() && n->is_string()) *name = SanitizeUtf8(n->get<std::string>());
+    }
+  }
   DecodedBody out{std::move(*body), Object(req.kind), {}};
   DecodeOptions opts;
   opts.unknown_fields = req.field_validation;
@@ -507,15 +527,9 @@ Result<DecodedBody> DecodeBody(const KindRegistry& kinds, const HttpRequest& htt
 }  // namespace
 
 void RestApi::Create(Call& call) {
-  auto body = DecodeBody(registry_->kinds(), call.http, call.req);
-  if (!body.ok()) {
-    // The error names the object when the body gave one.
-    auto json = BodyJson(call.http);
-    std::string name = json.ok() && json->is_object() && json->contains("metadata") && (*json)["metadata"].is_object()
-                           ? (*json)["metadata"].value("name", "")
-                           : "";
-    return call.ReplyError(body.status(), name);
-  }
+  std::string body_name;
+  auto body = DecodeBody(registry_->kinds(), call.http, call.req, &body_name);
+  if (!body.ok()) return call.ReplyError(body.status(), body_name);  // named when the body gave one
   std::string name = body->obj.name();
   auto r = Await([&](WriteDone done) { registry_->Create(call.req, std::move(body->obj), done); });
   if (r.ok()) {

@@ -11,7 +11,9 @@
 #include <set>
 #include <zmq.hpp>
 
+#include "cattle/codec.h"
 #include "cattle/log.h"
+#include "cattle/utf8.h"
 #include "cattle/wire.h"
 
 namespace cattle::apiserver {
@@ -71,14 +73,6 @@ class ZmqServer::Impl {
   int64_t watch_count() const { return watch_count_.load(); }
 
  private:
-  void Offload(std::function<void()> task) {
-    {
-      std::lock_guard<std::mutex> lock(work_mu_);
-      work_.push_back(std::move(task));
-    }
-    work_cv_.notify_one();
-  }
-
   void Worker() {
     while (true) {
       std::function<void()> task;
@@ -89,7 +83,11 @@ class ZmqServer::Impl {
         task = std::move(work_.front());
         work_.pop_front();
       }
-      task();
+      try {
+        task();
+      } catch (...) {  // Offload answers what it can; nothing may end the worker
+        CATTLE_LOG(ERROR) << "worker task failed with an exception";
+      }
     }
   }
 
@@ -106,6 +104,26 @@ class ZmqServer::Impl {
     bool delimiter = false;
     std::string payload;
   };
+
+  // Runs `task` on a worker. Whatever it throws is the request's failure, answered to `to`
+  // (a bug, but one request's, not the server's).
+  void Offload(Outgoing to, uint64_t id, std::function<void()> task) {
+    auto guarded = [this, to = std::move(to), id, task = std::move(task)] {
+      try {
+        task();
+      } catch (const kj::Exception& e) {
+        ReplyError(to, id, Status::BadRequest("malformed request: " + SanitizeUtf8(e.getDescription().cStr())));
+      } catch (const std::exception& e) {
+        CATTLE_LOG(ERROR) << "request failed with an exception" << kv("what", SanitizeUtf8(e.what()));
+        ReplyError(to, id, Status::Internal(SanitizeUtf8(e.what())));
+      }
+    };
+    {
+      std::lock_guard<std::mutex> lock(work_mu_);
+      work_.push_back(std::move(guarded));
+    }
+    work_cv_.notify_one();
+  }
 
   void Wake() {
     uint64_t one = 1;
@@ -212,14 +230,23 @@ class ZmqServer::Impl {
   void Handle(Outgoing to, std::string_view bytes) {
     auto decoded = wire_util::Decoded::Parse(bytes);
     if (!decoded.ok()) return ReplyError(std::move(to), 0, decoded.status());
+    uint64_t id = 0;
     try {
       auto env = (*decoded)->envelope();
+      // Every field now (Text terminated and UTF-8, pointers of the right kind): nothing
+      // below meets a malformed one later. Object bodies are checked when decoded.
+      if (Status s = ValidateCapnp(capnp::toDynamic(env)); !s.ok())
+        return ReplyError(std::move(to), 0, Status::BadRequest("malformed request: " + s.message()));
       if (env.which() != wire::Envelope::REQUEST)
         return ReplyError(std::move(to), 0, Status::BadRequest("expected a request"));
-      HandleRequest(std::move(to), env.getRequest());
+      id = env.getRequest().getId();
+      HandleRequest(to, env.getRequest());
     } catch (const kj::Exception& e) {
-      ReplyError(std::move(to), 0,
-                 Status::BadRequest(std::string("malformed request: ") + e.getDescription().cStr()));
+      ReplyError(std::move(to), id,
+                 Status::BadRequest("malformed request: " + SanitizeUtf8(e.getDescription().cStr())));
+    } catch (const std::exception& e) {
+      CATTLE_LOG(ERROR) << "request failed with an exception" << kv("what", SanitizeUtf8(e.what()));
+      ReplyError(std::move(to), id, Status::Internal(SanitizeUtf8(e.what())));
     }
   }
 
@@ -303,7 +330,7 @@ class ZmqServer::Impl {
         // are CPU work that should not hold up the socket.
         bool create = r.getVerb() == wire::Verb::CREATE;
         std::string body = wire_util::ToString(r.getBody());
-        return Offload([this, to, id, req, create, body = std::move(body)]() mutable {
+        return Offload(to, id, [this, to, id, req, create, body = std::move(body)]() mutable {
           const KindInfo* body_kind = req.kind;
           if (req.subresource == "binding") body_kind = registry_->kinds().BodyKind("Binding");
           auto obj = Object::FromBytes(body_kind, body);
@@ -332,17 +359,17 @@ class ZmqServer::Impl {
         std::vector<std::string> bodies;
         bodies.reserve(list.size());
         for (auto b : list) bodies.push_back(wire_util::ToString(b));
-        return Offload([this, to, id, req, bodies = std::move(bodies)]() mutable {
+        return Offload(to, id, [this, to, id, req, bodies = std::move(bodies)]() mutable {
           CreateMany(std::move(to), id, req, std::move(bodies));
         });
       }
       case wire::Verb::PATCH:
-        return Offload([this, to, id, req, type = std::string(r.getPatchType().cStr()),
+        return Offload(to, id, [this, to, id, req, type = std::string(r.getPatchType().cStr()),
                         patch = std::string(r.getPatch().cStr())]() mutable {
           registry_->Patch(req, type, patch, WriteReplier(to, id));
         });
       case wire::Verb::DELETE:
-        return Offload([this, to, id, req]() mutable { registry_->Delete(req, WriteReplier(to, id)); });
+        return Offload(to, id, [this, to, id, req]() mutable { registry_->Delete(req, WriteReplier(to, id)); });
       case wire::Verb::WATCH:
         return StartWatch(std::move(to), id, r.getWatchId(), req);
       default:
@@ -400,6 +427,27 @@ class ZmqServer::Impl {
     }
   }
 
+  // One event of watch `w` to its peer (a store thread calls this through the sink).
+  void Send(ServerWatch& w, const Outgoing& route, const WatchEvent& ev) {
+    capnp::MallocMessageBuilder msg;
+    auto e = msg.initRoot<wire::Envelope>().initWatchEvent();
+    e.setWatchId(w.watch_id);
+    e.setType(ev.type);
+    if (ev.type == "ERROR") {
+      wire_util::SetStatus(e.initError(), ev.error);
+    } else {
+      auto item = e.initItem();
+      item.setObject(AsData(ev.item.bytes));
+      item.setRevision(ev.item.revision);
+    }
+    std::lock_guard<std::mutex> lock(w.mu);
+    if (w.dead) return;
+    e.setSeq(++w.seq);
+    Outgoing out = route;
+    out.payload = Serialize(msg);
+    Push(std::move(out));
+  }
+
   void StartWatch(Outgoing to, uint64_t id, uint64_t watch_id, const ApiRequest& req) {
     auto key = std::make_pair(to.identity, watch_id);
     if (watches_.count(key))
@@ -412,23 +460,13 @@ class ZmqServer::Impl {
     auto sink = [this, weak, route](const WatchEvent& ev) {
       auto w = weak.lock();
       if (!w) return;
-      capnp::MallocMessageBuilder msg;
-      auto e = msg.initRoot<wire::Envelope>().initWatchEvent();
-      e.setWatchId(w->watch_id);
-      e.setType(ev.type);
-      if (ev.type == "ERROR") {
-        wire_util::SetStatus(e.initError(), ev.error);
-      } else {
-        auto item = e.initItem();
-        item.setObject(AsData(ev.item.bytes));
-        item.setRevision(ev.item.revision);
+      try {
+        Send(*w, route, ev);
+      } catch (const std::exception& e) {  // the store's thread calls this: it must not throw
+        CATTLE_LOG(ERROR) << "watch event not sent" << kv("what", SanitizeUtf8(e.what()));
+      } catch (const kj::Exception& e) {
+        CATTLE_LOG(ERROR) << "watch event not sent" << kv("what", SanitizeUtf8(e.getDescription().cStr()));
       }
-      std::lock_guard<std::mutex> lock(w->mu);
-      if (w->dead) return;
-      e.setSeq(++w->seq);
-      Outgoing out = route;
-      out.payload = Serialize(msg);
-      Push(std::move(out));
     };
     int64_t start = 0;
     auto handle = registry_->Watch(req, sink, &start);

@@ -8,12 +8,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <kj/exception.h>
 #include <sstream>
 
 #include "cattle/client.h"
 #include "cattle/kubelet_auth.h"
 #include "cattle/log.h"
 #include "cattle/printers.h"
+#include "cattle/utf8.h"
 #include "cli/cluster.h"
 
 namespace po = boost::program_options;
@@ -405,7 +407,7 @@ int Apply(int argc, char** argv) {
         // annotations, status) are kept, and an unchanged manifest changes nothing.
         Json patch = obj->ToJson();
         patch["metadata"]["resourceVersion"] = std::to_string(current->resource_version());
-        auto updated = client->Patch(obj->kind(), obj->namespace_(), obj->name(), "merge", patch.dump());
+        auto updated = client->Patch(obj->kind(), obj->namespace_(), obj->name(), "merge", DumpJson(patch));
         if (updated.ok()) {
           std::cout << what << (updated->resource_version() == current->resource_version() ? " unchanged\n" : " configured\n");
           last = Status::Ok();
@@ -484,7 +486,7 @@ int Get(int argc, char** argv) {
       out = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", Json::array()}, {"metadata", {{"resourceVersion", ""}}}};
       for (const auto& o : objects) out["items"].push_back(o.ToJson());
     }
-    std::cout << (f.output == "json" ? out.dump(4) + "\n" : ToYaml(out));
+    std::cout << (f.output == "json" ? DumpJson(out, 4) + "\n" : ToYaml(out));
     return 0;
   }
   if (f.output == "name") {
@@ -584,7 +586,7 @@ int WatchCmd(int argc, char** argv) {
       kind, watch_ns, wo,
       [&](ClientWatchEvent& ev) {
         if (output == "json") {
-          std::cout << Json{{"type", ev.type}, {"object", ev.object.ToJson()}}.dump() << std::endl;
+          std::cout << DumpJson(Json{{"type", ev.type}, {"object", ev.object.ToJson()}}) << std::endl;
         } else {
           std::cout << ev.type << "\t" << Resource(*kind) << "/"
                     << (kind->namespaced ? ev.object.namespace_() + "/" : "") << ev.object.name()
@@ -624,14 +626,22 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   int sub_argc = argc - 1;
   char** sub_argv = argv + 1;
-  if (cmd == "up") return Up(sub_argc, sub_argv);
-  if (cmd == "down") return Down(sub_argc, sub_argv);
-  if (cmd == "status") return StatusCmd(sub_argc, sub_argv);
-  if (cmd == "kill" || cmd == "start") return KillOrStart(cmd, sub_argc, sub_argv);
-  if (cmd == "apply") return Apply(sub_argc, sub_argv);
-  if (cmd == "get") return Get(sub_argc, sub_argv);
-  if (cmd == "delete") return Delete(sub_argc, sub_argv);
-  if (cmd == "watch") return WatchCmd(sub_argc, sub_argv);
+  try {
+    if (cmd == "up") return Up(sub_argc, sub_argv);
+    if (cmd == "down") return Down(sub_argc, sub_argv);
+    if (cmd == "status") return StatusCmd(sub_argc, sub_argv);
+    if (cmd == "kill" || cmd == "start") return KillOrStart(cmd, sub_argc, sub_argv);
+    if (cmd == "apply") return Apply(sub_argc, sub_argv);
+    if (cmd == "get") return Get(sub_argc, sub_argv);
+    if (cmd == "delete") return Delete(sub_argc, sub_argv);
+    if (cmd == "watch") return WatchCmd(sub_argc, sub_argv);
+  } catch (const std::exception& e) {  // a bug, reported as an error rather than an abort
+    std::cerr << "error: " << SanitizeUtf8(e.what()) << "\n";
+    return 1;
+  } catch (const kj::Exception& e) {
+    std::cerr << "error: " << SanitizeUtf8(e.getDescription().cStr()) << "\n";
+    return 1;
+  }
   std::cerr << "error: unknown command \"" << cmd << "\"\n\n" << kUsage;
   return 2;
 }

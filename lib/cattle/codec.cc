@@ -1,12 +1,16 @@
 #include "cattle/codec.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <sstream>
 #include <unordered_map>
 
 #include "cattle/quantity.h"
+#include "cattle/utf8.h"
 
 namespace cattle {
 namespace {
@@ -30,10 +34,16 @@ struct FieldInfo {
   bool always = false;
   bool quantity = false;
   bool raw_json = false;
+  // Looked up once: the schema accessors are slow enough to dominate a validation walk.
+  capnp::Type type;
+  bool pointer = false;   // Text, Data, List, Struct (not a group), AnyPointer
+  bool group = false;
+  bool in_union = false;
 };
 
 struct StructInfo {
   StructShape shape = StructShape::kObject;
+  bool has_union = false;
   std::vector<FieldInfo> fields;
   std::unordered_map<std::string, size_t> by_json_name;
 };
@@ -43,6 +53,20 @@ bool HasAnnotation(Annotations annotations, uint64_t id) {
   for (auto a : annotations)
     if (a.getId() == id) return true;
   return false;
+}
+
+bool IsPointerType(capnp::Type t) {
+  switch (t.which()) {
+    case capnp::schema::Type::TEXT:
+    case capnp::schema::Type::DATA:
+    case capnp::schema::Type::LIST:
+    case capnp::schema::Type::STRUCT:
+    case capnp::schema::Type::INTERFACE:
+    case capnp::schema::Type::ANY_POINTER:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // Immutable facts derived from compiled schemas, cached per thread (no locking needed).
@@ -75,24 +99,15 @@ const StructInfo& InfoFor(capnp::StructSchema schema) {
           break;
       }
     }
+    fi.type = field.getType();
+    fi.group = field.getProto().isGroup();
+    fi.in_union = field.getProto().getDiscriminantValue() != capnp::schema::Field::NO_DISCRIMINANT;
+    fi.pointer = !fi.group && IsPointerType(fi.type);
+    info.has_union = info.has_union || fi.in_union;
     info.by_json_name[fi.json_name] = info.fields.size();
     info.fields.push_back(std::move(fi));
   }
   return cache.emplace(schema.getProto().getId(), std::move(info)).first->second;
-}
-
-bool IsPointerType(capnp::Type t) {
-  switch (t.which()) {
-    case capnp::schema::Type::TEXT:
-    case capnp::schema::Type::DATA:
-    case capnp::schema::Type::LIST:
-    case capnp::schema::Type::STRUCT:
-    case capnp::schema::Type::INTERFACE:
-    case capnp::schema::Type::ANY_POINTER:
-      return true;
-    default:
-      return false;
-  }
 }
 
 const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -274,7 +289,7 @@ const char* JsonTypeName(const Json& j) {
 }
 
 std::string Show(const Json& j) {
-  std::string s = j.dump();
+  std::string s = DumpJson(j);
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;
 }
@@ -615,45 +630,342 @@ bool ResolvePlainScalar(const std::string& s, Json* out) {
   return false;
 }
 
-Result<Json> YamlToJson(const YAML::Node& node, int depth) {
-  if (depth > static_cast<int>(kMaxJsonDepth))
-    return Status::BadRequest("yaml: document nested too deeply");
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return Json(nullptr);
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return Json(s);
-      Json resolved;
-      if (node.Tag() == "?" && ResolvePlainScalar(s, &resolved)) return resolved;
-      return Json(s);
+// Builds JSON from yaml-cpp's parse events, one value per document, copying an anchored
+// node for each alias only while YamlLimits allow (YAML::Load would share the node, and the
+// blow-up would come when converting it). Errors are thrown as Stop to end the parse.
+class YamlJsonBuilder : public YAML::EventHandler {
+ public:
+  struct Stop {
+    Status status;
+  };
+
+  explicit YamlJsonBuilder(const YamlLimits& limits) : limits_(limits) {}
+
+  std::vector<Json>& documents() { return docs_; }
+
+  void OnDocumentStart(const YAML::Mark&) override {
+    stack_.clear();
+    anchors_.clear();  // anchors are per document
+    root_ = Json();
+  }
+  void OnDocumentEnd() override {
+    if (!root_.is_null()) docs_.push_back(std::move(root_));
+    root_ = Json();
+  }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Add(Json(nullptr), kNodeCost, 0, std::nullopt, mark, anchor);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = anchors_.find(anchor);
+    if (it == anchors_.end()) Fail(mark, "unknown anchor");
+    const Anchored& a = it->second;
+    alias_expansions_ += 1 + a.aliases;
+    if (alias_expansions_ > limits_.max_alias_expansions)
+      Fail(mark, "aliases expand more than " + std::to_string(limits_.max_alias_expansions) + " times");
+    Charge(mark, a.cost);
+    Add(Json(a.value), a.cost, 1 + a.aliases, a.raw, mark, YAML::NullAnchor);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    if (!ValidUtf8(value)) {
+      bool key = !stack_.empty() && stack_.back().map && !stack_.back().have_key;
+      Fail(mark, std::string(key ? "a key of " : "") + "field \"" + Path() + "\": string is not valid UTF-8",
+           Path());
     }
-    case YAML::NodeType::Sequence: {
-      Json arr = Json::array();
-      for (const auto& child : node) {
-        auto v = YamlToJson(child, depth + 1);
-        if (!v.ok()) return v;
-        arr.push_back(std::move(*v));
+    Json j;
+    // Only plain scalars without a tag resolve ("!" is a quoted one); tagged ones stay text.
+    if (tag != "?" || !ResolvePlainScalar(value, &j)) j = value;
+    Add(std::move(j), kNodeCost + value.size(), 0, value, mark, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Open(mark, anchor, false);
+  }
+  void OnSequenceEnd() override { Close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Open(mark, anchor, true);
+  }
+  void OnMapEnd() override { Close(); }
+
+ private:
+  static constexpr size_t kNodeCost = 32;
+
+  struct Frame {
+    Json value;
+    bool map = false;
+    bool have_key = false;  // maps: the next value belongs to `key`
+    std::string key;
+    YAML::anchor_t anchor = YAML::NullAnchor;
+    YAML::Mark mark;
+    size_t cost = kNodeCost;
+    size_t aliases = 0;  // expansions inside
+  };
+  struct Anchored {
+    Json value;
+    std::optional<std::string> raw;  // the text of a scalar (a key may be an alias)
+    size_t cost = 0;
+    size_t aliases = 0;
+  };
+
+  [[noreturn]] void Fail(const YAML::Mark& mark, const std::string& what, const std::string& field = "") {
+    Status s = Status::BadRequest("yaml: line " + std::to_string(mark.line + 1) + ", column " +
+                                  std::to_string(mark.column + 1) + ": " + what);
+    if (!field.empty()) s.mutable_causes().push_back({"FieldValueInvalid", what, field});
+    throw Stop{std::move(s)};
+  }
+
+  void Charge(const YAML::Mark& mark, size_t cost) {
+    alias_bytes_ += cost;
+    if (alias_bytes_ > limits_.max_alias_bytes)
+      Fail(mark, "aliases expand to more than " + std::to_string(limits_.max_alias_bytes) + " bytes");
+  }
+
+  // The field path of the value being read ("spec.containers[0].image").
+  std::string Path() const {
+    std::string p;
+    for (const Frame& f : stack_) {
+      if (f.map) {
+        if (f.have_key) p += (p.empty() ? "" : ".") + f.key;
+      } else {
+        p += "[" + std::to_string(f.value.size()) + "]";
       }
-      return arr;
     }
-    case YAML::NodeType::Map: {
-      Json obj = Json::object();
-      for (const auto& kv : node) {
-        if (!kv.first.IsScalar()) {
-          return Status::BadRequest("yaml: line " + std::to_string(kv.first.Mark().line + 1) +
-                                    ": mapping keys must be scalars");
+    return p.empty() ? "<root>" : p;
+  }
+
+  void Open(const YAML::Mark& mark, YAML::anchor_t anchor, bool map) {
+    if (!stack_.empty() && stack_.back().map && !stack_.back().have_key)
+      Fail(mark, "mapping keys must be scalars");
+    if (stack_.size() >= kMaxJsonDepth) Fail(mark, "document nested too deeply");
+    Frame f;
+    f.value = map ? Json::object() : Json::array();
+    f.map = map;
+    f.anchor = anchor;
+    f.mark = mark;
+    stack_.push_back(std::move(f));
+  }
+
+  void Close() {
+    Frame f = std::move(stack_.back());
+    stack_.pop_back();
+    Add(std::move(f.value), f.cost, f.aliases, std::nullopt, f.mark, f.anchor);
+  }
+
+  // Places a finished node in its parent (or as the document's root).
+  void Add(Json value, size_t cost, size_t aliases, const std::optional<std::string>& raw, const YAML::Mark& mark,
+           YAML::anchor_t anchor) {
+    if (anchor != YAML::NullAnchor) {
+      Charge(mark, cost);
+      anchors_[anchor] = Anchored{value, raw, cost, aliases};
+    }
+    if (stack_.empty()) {
+      root_ = std::move(value);
+      return;
+    }
+    Frame& top = stack_.back();
+    top.cost += cost;
+    top.aliases += aliases;
+    if (!top.map) {
+      top.value.push_back(std::move(value));
+      return;
+    }
+    if (!top.have_key) {
+      if (!raw) Fail(mark, "mapping keys must be scalars");
+      top.key = *raw;
+      top.have_key = true;
+      return;
+    }
+    top.value[top.key] = std::move(value);  // a repeated key: the last one wins
+    top.have_key = false;
+  }
+
+  const YamlLimits& limits_;
+  std::vector<Json> docs_;
+  std::vector<Frame> stack_;
+  std::unordered_map<YAML::anchor_t, Anchored> anchors_;
+  Json root_;
+  size_t alias_expansions_ = 0;
+  size_t alias_bytes_ = 0;
+};
+
+// Finds the field path where nlohmann's parser stops: used only to name the field holding
+// ill-formed UTF-8 (the parser refuses it; its own message quotes the bad bytes).
+class JsonPathSax : public nlohmann::json_sax<Json> {
+ public:
+  bool null() override { return Scalar(); }
+  bool boolean(bool) override { return Scalar(); }
+  bool number_integer(number_integer_t) override { return Scalar(); }
+  bool number_unsigned(number_unsigned_t) override { return Scalar(); }
+  bool number_float(number_float_t, const string_t&) override { return Scalar(); }
+  bool string(string_t&) override { return Scalar(); }
+  bool binary(binary_t&) override { return Scalar(); }
+  bool start_object(std::size_t) override { return Open(true); }
+  bool key(string_t& k) override {
+    stack_.back().key = k;
+    stack_.back().expect_key = false;
+    return true;
+  }
+  bool end_object() override { return Close(); }
+  bool start_array(std::size_t) override { return Open(false); }
+  bool end_array() override { return Close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    in_key_ = !stack_.empty() && stack_.back().object && stack_.back().expect_key;
+    for (size_t i = 0; i < stack_.size(); ++i) {
+      const Frame& f = stack_[i];
+      if (f.object) {
+        if (!f.expect_key) path_ += (path_.empty() ? "" : ".") + f.key;
+      } else {
+        // The innermost array is failing on its next element; outer ones are inside their last.
+        size_t index = i + 1 == stack_.size() ? f.count : f.count - 1;
+        path_ += "[" + std::to_string(index) + "]";
+      }
+    }
+    return false;
+  }
+  // After the parse failed: the field path where, and whether it was in a key.
+  std::string path() const { return path_.empty() ? "<root>" : path_; }
+  bool in_key() const { return in_key_; }
+
+ private:
+  struct Frame {
+    bool object;
+    bool expect_key = true;  // objects: before a key (else: in the value of `key`)
+    std::string key;
+    size_t count = 0;        // arrays: elements started
+  };
+  void Begin() {
+    if (!stack_.empty() && !stack_.back().object) ++stack_.back().count;
+  }
+  void End() {
+    if (!stack_.empty() && stack_.back().object) stack_.back().expect_key = true;
+  }
+  bool Scalar() {
+    Begin();
+    End();
+    return true;
+  }
+  bool Open(bool object) {
+    Begin();
+    stack_.push_back({object});
+    return true;
+  }
+  bool Close() {
+    stack_.pop_back();
+    End();
+    return true;
+  }
+  std::vector<Frame> stack_;
+  std::string path_;
+  bool in_key_ = false;
+};
+
+// Reads every field of a Cap'n Proto message that the schema knows (see ValidateCapnp).
+// kj exceptions from malformed data propagate; path_ then still names where they came from.
+class CapnpValidator {
+ public:
+  Status Run(capnp::DynamicStruct::Reader reader) {
+    try {
+      if (Struct(reader)) return Status::Ok();
+    } catch (const kj::Exception& e) {
+      error_ = SanitizeUtf8(e.getDescription().cStr());
+    }
+    std::string field = path_.empty() ? "<root>" : path_;
+    Status s = Status::BadRequest("field \"" + field + "\": " + error_);
+    s.mutable_causes().push_back({"FieldValueInvalid", error_, field});
+    return s;
+  }
+
+ private:
+  // Appends `part` to the path for the scope of one field.
+  class Scope {
+   public:
+    Scope(std::string& path, const std::string& part, bool dot) : path_(path), mark_(path.size()) {
+      if (dot && !path.empty() && !part.empty()) path += '.';
+      path += part;
+    }
+    void Release() { path_.resize(mark_); }
+
+   private:
+    std::string& path_;
+    size_t mark_;
+  };
+
+  bool Text(capnp::Text::Reader t) {
+    if (ValidUtf8(std::string_view(t.begin(), t.size()))) return true;
+    error_ = "string is not valid UTF-8";
+    return false;
+  }
+
+  bool Struct(capnp::DynamicStruct::Reader reader) {
+    const StructInfo& info = InfoFor(reader.getSchema());
+    if (info.shape == StructShape::kMap) return Map(reader);
+    bool named = info.shape == StructShape::kObject;  // wrappers and int-or-strings are one value
+    kj::Maybe<capnp::StructSchema::Field> active = nullptr;
+    if (info.has_union) active = reader.which();
+    for (const FieldInfo& fi : info.fields) {
+      if (!fi.group && !fi.pointer) continue;  // primitives cannot be malformed
+      if (fi.in_union) {
+        KJ_IF_MAYBE(a, active) {
+          if (*a != fi.field) continue;
+        } else {
+          continue;
         }
-        auto v = YamlToJson(kv.second, depth + 1);
-        if (!v.ok()) return v;
-        obj[kv.first.Scalar()] = std::move(*v);
       }
-      return obj;
+      if (!fi.group && !reader.has(fi.field)) continue;
+      Scope scope(path_, named ? fi.json_name : "", true);
+      if (!Value(reader.get(fi.field), fi.type)) return false;
+      scope.Release();
+    }
+    return true;
+  }
+
+  bool Map(capnp::DynamicStruct::Reader reader) {
+    auto entries = reader.get("entries").as<capnp::DynamicList>();
+    for (uint32_t i = 0; i < entries.size(); ++i) {
+      auto e = entries[i].as<capnp::DynamicStruct>();
+      auto key = e.get("key").as<capnp::Text>();
+      Scope scope(path_, "[" + std::to_string(i) + "]", false);
+      if (!Text(key)) {
+        error_ = "a key is not valid UTF-8";
+        return false;
+      }
+      scope.Release();
+      Scope named(path_, "[" + std::string(key.cStr()) + "]", false);
+      if (!Text(e.get("value").as<capnp::Text>())) return false;
+      named.Release();
+    }
+    return true;
+  }
+
+  bool Value(capnp::DynamicValue::Reader value, capnp::Type type) {
+    switch (type.which()) {
+      case capnp::schema::Type::TEXT:
+        return Text(value.as<capnp::Text>());
+      case capnp::schema::Type::DATA:
+        (void)value.as<capnp::Data>();  // a list of bytes, or it throws
+        return true;
+      case capnp::schema::Type::STRUCT:
+        return Struct(value.as<capnp::DynamicStruct>());
+      case capnp::schema::Type::LIST: {
+        auto list = value.as<capnp::DynamicList>();
+        auto element = type.asList().getElementType();
+        if (!IsPointerType(element)) return true;  // primitives: the list read checked the size
+        for (uint32_t i = 0; i < list.size(); ++i) {
+          Scope scope(path_, "[" + std::to_string(i) + "]", false);
+          if (!Value(list[i], element)) return false;
+          scope.Release();
+        }
+        return true;
+      }
+      default:  // AnyPointer and interfaces: no schema to read them by; nothing reads them
+        return true;
     }
   }
-  return Json(nullptr);
-}
+
+  std::string path_;
+  std::string error_;
+};
 
 bool NeedsQuotes(const std::string& s) {
   if (s.empty()) return true;
@@ -722,6 +1034,55 @@ void EmitYaml(YAML::Emitter& out, const Json& j) {
 
 Json EncodeJson(capnp::DynamicStruct::Reader reader) { return EncodeStruct(reader); }
 
+std::string DumpJson(const Json& json, int indent) {
+  return json.dump(indent, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
+}
+
+namespace {
+// The first string or key of `j` that is not well-formed UTF-8: false, with `path` naming it.
+bool JsonUtf8(const Json& j, std::string& path, bool& in_key) {
+  switch (j.type()) {
+    case Json::value_t::string:
+      return ValidUtf8(j.get_ref<const std::string&>());
+    case Json::value_t::object:
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (!ValidUtf8(it.key())) {
+          in_key = true;
+          return false;
+        }
+        size_t mark = path.size();
+        path += (path.empty() ? "" : ".") + it.key();
+        if (!JsonUtf8(it.value(), path, in_key)) return false;
+        path.resize(mark);
+      }
+      return true;
+    case Json::value_t::array:
+      for (size_t i = 0; i < j.size(); ++i) {
+        size_t mark = path.size();
+        path += "[" + std::to_string(i) + "]";
+        if (!JsonUtf8(j[i], path, in_key)) return false;
+        path.resize(mark);
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+}  // namespace
+
+Status CheckJsonUtf8(const Json& json) {
+  std::string path;
+  bool in_key = false;
+  if (JsonUtf8(json, path, in_key)) return Status::Ok();
+  if (path.empty()) path = "<root>";
+  std::string what = std::string(in_key ? "a key of " : "") + "field \"" + path + "\": string is not valid UTF-8";
+  Status s = Status::BadRequest(what);
+  s.mutable_causes().push_back({"FieldValueInvalid", "string is not valid UTF-8", path});
+  return s;
+}
+
+Status ValidateCapnp(capnp::DynamicStruct::Reader reader) { return CapnpValidator().Run(reader); }
+
 Status DecodeJson(const Json& json, capnp::DynamicStruct::Builder builder,
                   const DecodeOptions& options, const std::string& path) {
   Decoder decoder(options);
@@ -747,30 +1108,37 @@ Result<Json> ParseJsonText(std::string_view text) {
   if (JsonDepth(text) > kMaxJsonDepth)
     return Status::BadRequest("json: document nested more than " +
                               std::to_string(kMaxJsonDepth) + " levels deep");
+  if (size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+    JsonPathSax sax;
+    (void)Json::sax_parse(text.begin(), text.end(), &sax);
+    std::string what = std::string(sax.in_key() ? "a key of " : "") + "field \"" + sax.path() +
+                       "\": string is not valid UTF-8";
+    Status s = Status::BadRequest("json: " + what + " (at byte " + std::to_string(bad) + ")");
+    s.mutable_causes().push_back({"FieldValueInvalid", what, sax.path()});
+    return s;
+  }
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& e) {
     return Status::BadRequest(std::string("json: invalid JSON at byte ") +
-                              std::to_string(e.byte) + ": " + e.what());
+                              std::to_string(e.byte) + ": " + SanitizeUtf8(e.what()));
   }
 }
 
-Result<std::vector<Json>> ParseYamlDocuments(std::string_view text) {
-  std::vector<YAML::Node> nodes;
+Result<std::vector<Json>> ParseYamlDocuments(std::string_view text, const YamlLimits& limits) {
+  YamlJsonBuilder builder(limits);
   try {
-    nodes = YAML::LoadAll(std::string(text));
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(builder)) {
+    }
+  } catch (const YamlJsonBuilder::Stop& stop) {
+    return stop.status;
   } catch (const YAML::Exception& e) {
     return Status::BadRequest("yaml: line " + std::to_string(e.mark.line + 1) + ", column " +
-                              std::to_string(e.mark.column + 1) + ": " + e.msg);
+                              std::to_string(e.mark.column + 1) + ": " + SanitizeUtf8(e.msg));
   }
-  std::vector<Json> docs;
-  for (const auto& node : nodes) {
-    auto j = YamlToJson(node, 0);
-    if (!j.ok()) return j.status();
-    if (j->is_null()) continue;
-    docs.push_back(std::move(*j));
-  }
-  return docs;
+  return std::move(builder.documents());
 }
 
 Result<std::vector<Json>> ParseManifests(std::string_view text) {

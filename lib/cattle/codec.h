@@ -42,16 +42,48 @@ Json EncodeJson(capnp::DynamicStruct::Reader reader);
 Status DecodeJson(const Json& json, capnp::DynamicStruct::Builder builder,
                   const DecodeOptions& options = {}, const std::string& path = "");
 
-// Parses one JSON document (BadRequest with position on malformed text).
+// Dumps `json` compactly; ill-formed UTF-8 (which decoders refuse, so only old stored data
+// can hold it) is replaced by U+FFFD instead of throwing. Use it wherever JSON is output.
+std::string DumpJson(const Json& json, int indent = -1);
+
+// Checks that every string and key in `json` is well-formed UTF-8. BadRequest naming the
+// first offending field path otherwise: `field "data.greeting": string is not valid UTF-8`.
+Status CheckJsonUtf8(const Json& json);
+
+// Checks a Cap'n Proto message from outside eagerly, before anything trusts it: reads every
+// field the schema knows (the active member of unions), so malformed pointers, lists of the
+// wrong element size and Text without its NUL terminator are found now instead of throwing
+// later wherever a field is first read, and checks that every Text is well-formed UTF-8.
+// BadRequest naming the field path (JSON names: `metadata.name`, `data[key]`). Never throws;
+// the message's reader options bound the traversal and the nesting (so the recursion).
+Status ValidateCapnp(capnp::DynamicStruct::Reader reader);
+
+// Parses one JSON document. BadRequest with the position on malformed text, and with the
+// field path on ill-formed UTF-8.
 Result<Json> ParseJsonText(std::string_view text);
+
+// Bounds on what YAML aliases (`*name`) may add to a stream: each alias expands to a copy of
+// its anchored node, so nine levels of nine aliases of the level above make 9^9 nodes from
+// 600 bytes. Expansions inside an aliased node count too; so does the copy kept of each
+// anchored node.
+struct YamlLimits {
+  // Alias expansions in one stream. Default: 10000.
+  size_t max_alias_expansions = 10000;
+  // Approximate bytes the expansions and anchor copies add (each node counts 32 bytes plus
+  // its key and text). Default: 1 MiB (an object the store accepts is at most 1.5 MiB).
+  size_t max_alias_bytes = size_t{1} << 20;
+};
 
 // Parses a YAML stream into one JSON value per document (empty documents are skipped).
 // YAML 1.2 core schema for plain scalars; quoted scalars stay strings. BadRequest on
-// malformed YAML naming the line and column.
-Result<std::vector<Json>> ParseYamlDocuments(std::string_view text);
+// malformed YAML naming the line and column, on ill-formed UTF-8 naming the field path, and
+// when aliases would expand beyond `limits` (refused as soon as that is known: the
+// expansion is never built). Every string of the result is well-formed UTF-8.
+Result<std::vector<Json>> ParseYamlDocuments(std::string_view text, const YamlLimits& limits = {});
 
 // Accepts JSON or YAML (a JSON document is valid YAML, but JSON is parsed directly for exact
-// numbers). A JSON `{"kind":"List","items":[...]}` expands to its items.
+// numbers), with the errors and limits of ParseJsonText and ParseYamlDocuments. A JSON
+// `{"kind":"List","items":[...]}` expands to its items.
 Result<std::vector<Json>> ParseManifests(std::string_view text);
 
 // Renders JSON as YAML in Kubernetes' style (block style, keys in the object's order).

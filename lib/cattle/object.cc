@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "cattle/utf8.h"
+
 #include "apps.capnp.h"
 #include "autoscaling.capnp.h"
 #include "coordination.capnp.h"
@@ -50,9 +52,13 @@ KindInfo MakeKind(capnp::StructSchema schema) {
   return k;
 }
 
-capnp::ReaderOptions UntrustedReaderOptions() {
+// Reading a message of `words` words from outside: the validation walk and the copy each
+// read every object once, so four times the size (plus slack for tiny messages) is enough
+// for any honest message, and caps what pointers aimed at the same data many times (an
+// "amplification" attack) can make the copy grow to. The nesting limit bounds recursion.
+capnp::ReaderOptions UntrustedReaderOptions(size_t words) {
   capnp::ReaderOptions o;
-  o.traversalLimitInWords = 8 * 1024 * 1024;  // 64 MiB
+  o.traversalLimitInWords = std::min<uint64_t>(4 * uint64_t{words} + 1024, 8 * 1024 * 1024);
   o.nestingLimit = 64;
   return o;
 }
@@ -146,28 +152,47 @@ Result<Object> Object::FromBytes(const KindInfo* kind, std::string_view bytes,
     // Copy into aligned words: the caller's buffer may be unaligned.
     kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
     memcpy(words.begin(), bytes.data(), bytes.size());
-    capnp::FlatArrayMessageReader reader(words, UntrustedReaderOptions());
+    capnp::FlatArrayMessageReader reader(words, UntrustedReaderOptions(words.size()));
+    auto root = reader.getRoot<capnp::DynamicStruct>(kind->schema);
+    // Eagerly: kj checks a Text's NUL terminator, or that a pointer is a list of bytes, only
+    // when the field is read, which would be later and anywhere (and abort the process).
+    if (Status s = ValidateCapnp(root); !s.ok()) {
+      Status bad = Status::BadRequest("malformed object: " + s.message());
+      bad.mutable_causes() = s.causes();
+      return bad;
+    }
     auto msg = std::make_unique<capnp::MallocMessageBuilder>(FirstSegmentWords(words.size()));
-    msg->setRoot(reader.getRoot<capnp::DynamicStruct>(kind->schema));
+    msg->setRoot(root);
     Object obj(kind, std::move(msg));
     if (resource_version > 0) obj.set_resource_version(resource_version);
     return obj;
   } catch (const kj::Exception& e) {
-    return Status::BadRequest(std::string("malformed object: ") + e.getDescription().cStr());
+    return Status::BadRequest("malformed object: " + SanitizeUtf8(e.getDescription().cStr()));
   }
 }
 
 Result<Object> Object::FromJson(const KindRegistry& kinds, const Json& json,
                                 const DecodeOptions& options, const KindInfo* expected) {
-  if (!json.is_object()) return Status::BadRequest("object must be a JSON object, got " + json.dump().substr(0, 40));
-  std::string api_version = json.value("apiVersion", "");
-  std::string kind_name = json.value("kind", "");
-  if (!json.contains("apiVersion") || !json["apiVersion"].is_string())
-    api_version = "";
+  if (!json.is_object()) return Status::BadRequest("object must be a JSON object, got " + SanitizeUtf8(DumpJson(json).substr(0, 40)));
+  auto text_field = [&](const char* name) {
+    auto it = json.find(name);
+    return it != json.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string api_version = text_field("apiVersion");
+  std::string kind_name = text_field("kind");
+  // Before anything is stored or quoted: every string well-formed UTF-8.
+  if (Status s = CheckJsonUtf8(json); !s.ok()) {
+    const KindInfo* k = expected != nullptr ? expected : kinds.ByApiVersionKind(api_version, kind_name);
+    if (k == nullptr) return s;
+    Status named = Status::BadRequest(k->kind + " in version \"" + k->version + "\" cannot be handled as a " +
+                                      k->kind + ": " + s.message());
+    named.mutable_causes() = s.causes();
+    return named;
+  }
   const KindInfo* kind = expected;
   if (kind == nullptr) {
-    if (kind_name.empty()) return Status::BadRequest("Object 'Kind' is missing in '" + json.dump().substr(0, 80) + "'");
-    if (api_version.empty()) return Status::BadRequest("Object 'apiVersion' is missing in '" + json.dump().substr(0, 80) + "'");
+    if (kind_name.empty()) return Status::BadRequest("Object 'Kind' is missing in '" + SanitizeUtf8(DumpJson(json).substr(0, 80)) + "'");
+    if (api_version.empty()) return Status::BadRequest("Object 'apiVersion' is missing in '" + SanitizeUtf8(DumpJson(json).substr(0, 80)) + "'");
     kind = kinds.ByApiVersionKind(api_version, kind_name);
     if (kind == nullptr) kind = kinds.BodyKind(kind_name);
     if (kind == nullptr)
@@ -190,7 +215,9 @@ Result<Object> Object::FromJson(const KindRegistry& kinds, const Json& json,
                                 "\" cannot be handled as a " + kind->kind + ": " + s.message());
     }
   } catch (const kj::Exception& e) {
-    return Status::BadRequest(std::string("cannot decode object: ") + e.getDescription().cStr());
+    return Status::BadRequest("cannot decode object: " + SanitizeUtf8(e.getDescription().cStr()));
+  } catch (const std::exception& e) {  // nlohmann's, e.g. dumping a raw-JSON field
+    return Status::BadRequest("cannot decode object: " + SanitizeUtf8(e.what()));
   }
   root.set("apiVersion", capnp::Text::Reader(kind->ApiVersion().c_str()));
   root.set("kind", capnp::Text::Reader(kind->kind.c_str()));

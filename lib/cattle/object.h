@@ -68,12 +68,16 @@ class Object {
   Object(Object&&) = default;
   Object& operator=(Object&&) = default;
 
-  // Decodes binary Cap'n Proto (untrusted: traversal and nesting limits; BadRequest on
-  // malformed bytes). `resource_version` > 0 is stamped into metadata.resourceVersion.
+  // Decodes binary Cap'n Proto from outside, eagerly (ValidateCapnp): BadRequest on
+  // malformed bytes or ill-formed UTF-8 in any Text, naming the field path; never throws.
+  // Reading is bounded: traversal limit a few times the size, nesting limit 64. An Object
+  // it returns can be read anywhere without kj exceptions. `resource_version` > 0 is
+  // stamped into metadata.resourceVersion.
   static Result<Object> FromBytes(const KindInfo* kind, std::string_view bytes,
                                   int64_t resource_version = 0);
   // Decodes Kubernetes JSON; the kind comes from apiVersion/kind unless `expected` is given
-  // (then they must match or be absent). BadRequest with the field path on errors.
+  // (then they must match or be absent). BadRequest with the field path on errors, among
+  // them ill-formed UTF-8 in any string or key (CheckJsonUtf8); never throws.
   static Result<Object> FromJson(const KindRegistry& kinds, const Json& json,
                                  const DecodeOptions& options = {},
                                  const KindInfo* expected = nullptr);

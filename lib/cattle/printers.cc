@@ -1102,7 +1102,7 @@ std::string CellText(const Json& cell) {
     os << cell.get<double>();
     s = os.str();
   } else {
-    s = cell.dump();
+    s = DumpJson(cell);
   }
   std::string out;
   for (char c : s) {

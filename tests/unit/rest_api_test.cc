@@ -12,6 +12,7 @@
 #include "apiserver/http_server.h"
 #include "apiserver/local_client.h"
 #include "cattle/fake_clock.h"
+#include "testutil/hostile_bodies.h"
 
 namespace cattle::apiserver {
 namespace {
@@ -398,6 +399,74 @@ TEST_F(RestApiTest, ResizeChangesOnlyContainerResources) {
                         R"({"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"300m"}}}]}})",
                         "application/strategic-merge-patch+json");
   EXPECT_EQ(forbidden.code, 422);
+}
+
+// Ill-formed UTF-8 in any body format: a 400 naming the field, nothing stored, and every
+// read (get, namespace list, all-namespaces list, a watch) still serving.
+TEST_F(RestApiTest, IllFormedUtf8IsRefusedInEveryBodyFormatAndNothingIsStored) {
+  WatchReader watch(http_->port(), "/api/v1/configmaps?watch=true&timeoutSeconds=10");
+  ASSERT_EQ(watch.code, 200);
+  struct Case {
+    const char* name;
+    std::string body, type;
+  };
+  std::vector<Case> cases = {
+      {"yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yaml\ndata:\n  greeting: \"\xFF\xFE\"\n",
+       "application/yaml"},
+      {"json", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"json\"},\"data\":{\"greeting\":\"\xFF\xFE\"}}",
+       "application/json"},
+      {"protobuf", testutil::ProtobufConfigMap("protobuf", "default", "greeting", "\xFF\xFE"),
+       "application/vnd.kubernetes.protobuf"},
+  };
+  for (const auto& c : cases) {
+    auto r = Call("POST", "/api/v1/namespaces/default/configmaps", c.body, c.type);
+    EXPECT_EQ(r.code, 400) << c.name << ": " << r.body;
+    Json status = Json::parse(r.body, nullptr, false);  // valid JSON, so valid UTF-8
+    ASSERT_FALSE(status.is_discarded()) << c.name << ": " << r.body;
+    EXPECT_EQ(status["reason"], "BadRequest") << c.name;
+    std::string message = status.value("message", "");
+    EXPECT_NE(message.find("not valid UTF-8"), std::string::npos) << c.name << ": " << message;
+    EXPECT_NE(message.find("data"), std::string::npos) << c.name << ": " << message;
+    EXPECT_EQ(Get(std::string("/api/v1/namespaces/default/configmaps/") + c.name).code, 404) << c.name << " stored";
+  }
+  // Updates and patches too.
+  ASSERT_EQ(Post("/api/v1/namespaces/default/configmaps", R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"good"}})").code, 201);
+  EXPECT_EQ(Call("PUT", "/api/v1/namespaces/default/configmaps/good",
+                 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"good\"},\"data\":{\"k\":\"\xC0\xAF\"}}")
+                .code, 400);
+  EXPECT_EQ(Call("PATCH", "/api/v1/namespaces/default/configmaps/good", "{\"data\":{\"k\":\"\xED\xA0\x80\"}}",
+                 "application/merge-patch+json").code, 400);
+  EXPECT_EQ(Call("PATCH", "/api/v1/namespaces/default/configmaps/good?fieldManager=t",
+                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\ndata:\n  k: \"\xF4\x90\x80\x80\"\n",
+                 "application/apply-patch+yaml").code, 400);
+  auto good = Get("/api/v1/namespaces/default/configmaps/good");
+  ASSERT_EQ(good.code, 200);
+  EXPECT_FALSE(good.json().contains("data")) << good.body;
+
+  EXPECT_EQ(Get("/api/v1/namespaces/default/configmaps").code, 200);
+  auto all = Get("/api/v1/configmaps");
+  ASSERT_EQ(all.code, 200);
+  EXPECT_EQ(all.json()["items"].size(), 1u) << all.body;
+  Json added = Json::parse(watch.Next());
+  EXPECT_EQ(added["type"], "ADDED");
+  EXPECT_EQ(added["object"]["metadata"]["name"], "good");
+}
+
+// A 600-byte YAML alias bomb is a fast 400, on create and on apply.
+TEST_F(RestApiTest, YamlAliasBombsAreAFastBadRequest) {
+  for (int levels : {7, 9}) {
+    std::string bomb = testutil::AliasBomb(levels);
+    auto start = std::chrono::steady_clock::now();
+    auto r = Call("POST", "/api/v1/namespaces/default/configmaps", bomb, "application/yaml");
+    auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_EQ(r.code, 400) << levels << " levels: " << r.body.substr(0, 300);
+    EXPECT_NE(r.json()["message"].get<std::string>().find("aliases expand"), std::string::npos) << r.body;
+    EXPECT_LT(took, std::chrono::milliseconds(100)) << levels << " levels";
+    auto apply = Call("PATCH", "/api/v1/namespaces/default/configmaps/bomb?fieldManager=t", bomb,
+                      "application/apply-patch+yaml");
+    EXPECT_EQ(apply.code, 400) << apply.body.substr(0, 300);
+  }
+  EXPECT_EQ(Get("/api/v1/namespaces/default/configmaps/bomb").code, 404);
 }
 
 }  // namespace
