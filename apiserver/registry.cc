@@ -1001,12 +1001,12 @@ Result<std::unique_ptr<WatchHandle>> Registry::Watch(const ApiRequest& req, Watc
   std::string prefix = PrefixFor(*kind, req.namespace_);
 
   // Watches take resourceVersionMatch only with sendInitialEvents, which is not served here.
-  if (!req.resource_version_match.empty())
-    return Status::Invalid("ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: "
-                           "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
-                           {{"FieldValueForbidden",
-                             "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
-                             "resourceVersionMatch"}});
+  if (!req.resource_version_match.empty()) {
+    const std::string why =
+        "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided";
+    return Status::Invalid("ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: " + why,
+                           {{"FieldValueForbidden", why, "resourceVersionMatch"}});
+  }
   int64_t after = 0;
   bool send_initial = req.resource_version.empty() || req.resource_version == "0";
   if (!send_initial) {
