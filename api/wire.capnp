@@ -43,7 +43,9 @@ struct Request {
   patchType @9 :Text;         # "merge" | "json" | "strategic" | "apply"
   labelSelector @10 :Text;
   fieldSelector @11 :Text;
-  resourceVersion @12 :Text;  # list: "" = latest, "0" = any; watch: start after this
+  resourceVersion @12 :Text;  # get/list: "" = latest, "0" = any, N = not older than N (list
+                              # with a limit or resourceVersionMatch=Exact: exactly N);
+                              # watch: start after this
   limit @13 :Int64;
   continue @14 :Text;
   watchId @15 :UInt64;        # watch / cancelWatch: chosen by the client, unique per client
@@ -58,6 +60,7 @@ struct Request {
   allowWatchBookmarks @24 :Bool;
   force @25 :Bool;              # server-side apply
   bodies @26 :List(Data);       # createMany: the objects, binary, of the request's kind
+  resourceVersionMatch @27 :Text;  # list: "" | "Exact" | "NotOlderThan", as Kubernetes'
 }
 
 struct Item {

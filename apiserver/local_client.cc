@@ -52,6 +52,7 @@ Result<ObjectList> LocalApiClient::List(const KindInfo* kind, const std::string&
   r.label_selector = o.label_selector;
   r.field_selector = o.field_selector;
   r.resource_version = o.resource_version;
+  r.resource_version_match = o.resource_version_match;
   r.limit = o.limit;
   r.continue_token = o.continue_token;
   auto list = registry_->List(r);

@@ -328,8 +328,60 @@ std::string Registry::PrefixFor(const KindInfo& kind, const std::string& ns) con
   return key;
 }
 
+namespace {
+
+// Kubernetes' ListOptions validation of resourceVersionMatch (Invalid, kind ListOptions).
+Status ValidateResourceVersionMatch(const ApiRequest& req) {
+  const std::string& match = req.resource_version_match;
+  if (match.empty()) return Status::Ok();
+  std::vector<StatusCause> causes;
+  auto forbidden = [&](const std::string& why) {
+    causes.push_back({"FieldValueForbidden", "Forbidden: " + why, "resourceVersionMatch"});
+  };
+  if (req.resource_version.empty()) forbidden("resourceVersionMatch is forbidden unless resourceVersion is provided");
+  if (!req.continue_token.empty()) forbidden("resourceVersionMatch is forbidden when continue is provided");
+  if (match != "Exact" && match != "NotOlderThan") {
+    causes.push_back({"FieldValueNotSupported",
+                      "Unsupported value: \"" + match + "\": supported values: \"Exact\", \"NotOlderThan\", \"\"",
+                      "resourceVersionMatch"});
+  }
+  if (match == "Exact" && req.resource_version == "0")
+    forbidden("resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
+  if (causes.empty()) return Status::Ok();
+  std::string msg = "ListOptions.meta.k8s.io \"\" is invalid: ";
+  if (causes.size() > 1) msg += "[";
+  for (size_t i = 0; i < causes.size(); ++i) {
+    if (i > 0) msg += ", ";
+    msg += causes[i].field + ": " + causes[i].message;
+  }
+  if (causes.size() > 1) msg += "]";
+  return Status::Invalid(msg, std::move(causes));
+}
+
+}  // namespace
+
+Status Registry::WaitForRevision(const ApiRequest& req, int64_t revision) const {
+  if (store_->CurrentRevision() >= revision) return Status::Ok();
+  if (req.wait_for_revision && options_.revision_wait > Duration::zero() &&
+      store_->WaitForRevision(revision, options_.revision_wait)) {
+    return Status::Ok();
+  }
+  Status s = Status::Timeout("Too large resource version: " + std::to_string(revision) +
+                             ", current: " + std::to_string(store_->CurrentRevision()));
+  s.mutable_causes().push_back({"ResourceVersionTooLarge", "Too large resource version", ""});
+  s.set_retry_after_seconds(1);
+  return s;
+}
+
 Result<Object> Registry::Get(const ApiRequest& req) {
   if (req.name.empty()) return Status::BadRequest("name is required");
+  // GetOptions has no resourceVersionMatch: any resourceVersion but "0" means not older than.
+  if (!req.resource_version.empty() && req.resource_version != "0") {
+    int64_t rv = 0;
+    if (!ParseRevision(req.resource_version, &rv))
+      return Status::BadRequest("invalid resource version: " + req.resource_version);
+    CATTLE_RETURN_IF_ERROR(WaitForRevision(req, rv));
+  }
   auto kv = store_->Get(KeyFor(*req.kind, req.namespace_, req.name));
   if (!kv.ok()) {
     if (kv.status().Is(Reason::kNotFound)) return NotFoundError(*req.kind, req.name);
@@ -343,10 +395,17 @@ Result<ListReply> Registry::List(const ApiRequest& req) {
   auto filter = MakeFilter(req, strategy);
   if (!filter.ok()) return filter.status();
   if (req.limit < 0) return Status::BadRequest("limit must not be negative");
+  CATTLE_RETURN_IF_ERROR(ValidateResourceVersionMatch(req));
 
   store::ListOptions opts;
   opts.prefix = PrefixFor(*req.kind, req.namespace_);
+  // Kubernetes' table: continue → the token's revision, exactly ("0" is tolerated, any other
+  // resourceVersion is refused); "" → most recent; "0" → any (we serve the most recent);
+  // N → not older than N, except exactly N with match Exact, or with a limit and no match.
+  bool exact_by_version = false;
   if (!req.continue_token.empty()) {
+    if (!req.resource_version.empty() && req.resource_version != "0")
+      return Status::BadRequest("specifying resource version is not allowed when using continue");
     CATTLE_RETURN_IF_ERROR(DecodeContinue(req.continue_token, &opts.revision, &opts.start_after));
     if (opts.start_after.rfind(opts.prefix, 0) != 0)
       return Status::BadRequest("continue key is not valid: key does not match the request");
@@ -354,17 +413,20 @@ Result<ListReply> Registry::List(const ApiRequest& req) {
     int64_t rv = 0;
     if (!ParseRevision(req.resource_version, &rv))
       return Status::BadRequest("invalid resource version: " + req.resource_version);
-    if (rv > store_->CurrentRevision())
-      return Status::Timeout("Too large resource version: " + req.resource_version +
-                             ", current: " + std::to_string(store_->CurrentRevision()));
+    CATTLE_RETURN_IF_ERROR(WaitForRevision(req, rv));
+    const std::string& match = req.resource_version_match;
+    if (match == "Exact" || (match.empty() && req.limit > 0)) {
+      opts.revision = rv;
+      exact_by_version = true;
+    }
   }
 
   ListReply reply;
   reply.kind = req.kind;
   // metadata.name=X is a point read.
   std::string exact_name;
-  if (req.continue_token.empty() && filter->fields.RequiresExactMatch("metadata.name", &exact_name) &&
-      !req.namespace_.empty()) {
+  if (req.continue_token.empty() && !exact_by_version &&
+      filter->fields.RequiresExactMatch("metadata.name", &exact_name) && !req.namespace_.empty()) {
     auto kv = store_->Get(KeyFor(*req.kind, req.namespace_, exact_name));
     reply.revision = store_->CurrentRevision();
     if (kv.ok() && filter->Matches(req.kind, kv->value))
@@ -381,6 +443,8 @@ Result<ListReply> Registry::List(const ApiRequest& req) {
     if (want == 0) page.limit = 0;
     auto res = store_->List(page);
     if (!res.ok()) {
+      if (res.status().Is(Reason::kExpired) && exact_by_version && opts.start_after.empty())
+        return Status::Expired("The resourceVersion for the provided list is too old.");
       if (res.status().Is(Reason::kExpired))
         return Status::Expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.");
       return res.status();
@@ -944,6 +1008,13 @@ Result<std::unique_ptr<WatchHandle>> Registry::Watch(const ApiRequest& req, Watc
   const KindInfo* kind = req.kind;
   std::string prefix = PrefixFor(*kind, req.namespace_);
 
+  // Watches take resourceVersionMatch only with sendInitialEvents, which is not served here.
+  if (!req.resource_version_match.empty()) {
+    const std::string why =
+        "Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided";
+    return Status::Invalid("ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: " + why,
+                           {{"FieldValueForbidden", why, "resourceVersionMatch"}});
+  }
   int64_t after = 0;
   bool send_initial = req.resource_version.empty() || req.resource_version == "0";
   if (!send_initial) {
@@ -955,6 +1026,7 @@ Result<std::unique_ptr<WatchHandle>> Registry::Watch(const ApiRequest& req, Watc
   } else {
     ApiRequest list_req = req;
     list_req.resource_version = "";
+    list_req.resource_version_match = "";
     list_req.limit = 0;
     list_req.continue_token = "";
     auto list = List(list_req);

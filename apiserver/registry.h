@@ -30,7 +30,15 @@ struct ApiRequest {
   std::string subresource;           // "", "status", "binding", "scale", "eviction"
   std::string label_selector;
   std::string field_selector;
+  // get: "" = most recent, "0" = any, N = not older than N. list: the same, but with a limit
+  // (and no continue) N means exactly N; resource_version_match ("Exact" | "NotOlderThan")
+  // says which explicitly. Watch: see Registry::Watch.
   std::string resource_version;
+  std::string resource_version_match;
+  // A read not older than a revision newer than the store's waits up to
+  // RegistryOptions::revision_wait for it. A face that must not block sets this to false:
+  // such reads then fail at once with the same Timeout.
+  bool wait_for_revision = true;
   int64_t limit = 0;
   std::string continue_token;
   FieldValidation field_validation = FieldValidation::kStrict;
@@ -85,6 +93,9 @@ struct RegistryOptions {
   // Bootstrap namespaces created at startup if absent.
   std::vector<std::string> initial_namespaces = {"default", "kube-system", "kube-public",
                                                  "kube-node-lease"};
+  // How long a get/list waits for a resourceVersion newer than the store's before failing
+  // with Timeout ("Too large resource version"). Default: 3 s, as kube-apiserver waits.
+  Duration revision_wait = std::chrono::seconds(3);
 };
 
 class Registry {
@@ -100,6 +111,11 @@ class Registry {
   const StrategyTable& strategies() const { return strategies_; }
   store::Store* store() const { return store_; }
 
+  // resourceVersion semantics as Kubernetes' (see ApiRequest): a revision newer than the
+  // store's is waited for, then Timeout (504, retryAfterSeconds 1). List: an exact revision
+  // is served from the store's history (Expired, 410, once compacted); resourceVersionMatch
+  // without resourceVersion, with continue, "Exact" with "0" or an unknown value are
+  // Invalid (ListOptions); resourceVersion with continue is BadRequest.
   Result<Object> Get(const ApiRequest& req);
   Result<ListReply> List(const ApiRequest& req);
   void Create(const ApiRequest& req, Object obj, WriteDone done);
@@ -135,6 +151,8 @@ class Registry {
   struct WatchState;
   Status ValidateMeta(const Object& obj, const Strategy& strategy, bool create) const;
   Status CheckNamespace(const ApiRequest& req) const;
+  // Ok once the store is at `revision` (waiting when the request allows); else Timeout.
+  Status WaitForRevision(const ApiRequest& req, int64_t revision) const;
   Status Finalize(const ApiRequest& req, Object& obj, const Object* old,
                   bool status_subresource, std::vector<StatusCause>* causes) const;
   void CommitUpdate(const ApiRequest& req, const std::string& key, Object updated,

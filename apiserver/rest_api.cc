@@ -89,6 +89,7 @@ Json StatusJson(const Status& status, const KindInfo* kind, const std::string& n
     }
     details["causes"] = std::move(causes);
   }
+  if (status.retry_after_seconds() > 0) details["retryAfterSeconds"] = status.retry_after_seconds();
   if (!details.empty()) out["details"] = std::move(details);
   return out;
 }
@@ -107,7 +108,9 @@ struct RestApi::Call {
     out.Reply(code, kJson, DumpJson(body) + "\n", headers);
   }
   void ReplyError(const Status& s, const std::string& name = "") {
-    ReplyJson(ReasonHttpCode(s.reason()), StatusJson(s, req.kind, name.empty() ? req.name : name));
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (s.retry_after_seconds() > 0) headers.emplace_back("Retry-After", std::to_string(s.retry_after_seconds()));
+    ReplyJson(ReasonHttpCode(s.reason()), StatusJson(s, req.kind, name.empty() ? req.name : name), headers);
   }
   void ReplyWrite(const Result<WriteReply>& r, int ok_code, const std::string& name = "") {
     if (!r.ok()) return ReplyError(r.status(), name);
@@ -209,6 +212,7 @@ void RestApi::HandleResource(Call& call) {
   req.label_selector = http.Query("labelSelector");
   req.field_selector = http.Query("fieldSelector");
   req.resource_version = http.Query("resourceVersion");
+  req.resource_version_match = http.Query("resourceVersionMatch");
   if (auto limit = ParseInt(http.Query("limit")); limit) req.limit = *limit;
   else if (http.HasQuery("limit") && !http.Query("limit").empty())
     return call.ReplyError(Status::BadRequest("limit: invalid value " + http.Query("limit")));

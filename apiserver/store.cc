@@ -29,9 +29,18 @@
 //               fell out of the ring). There is no separate "live" path, so catch-up and live
 //               delivery cannot leave a gap or a duplicate.
 //   compactor   every compaction_interval (on options.clock) deletes old history with one
-//               DeleteRange and records the compacted revision in the same batch.
+//               DeleteRange and records the compacted revision in the same batch. When
+//               kReclaimEvents events were compacted or keys deleted since the last reclaim
+//               (or kReclaimInterval passed with anything compacted), it then reclaims:
+//               flushes every memtable (the WAL files they pinned are deleted; the memory
+//               of compacted history goes), compacts the compacted history range and the
+//               small column families (range tombstones and what they cover are dropped),
+//               compacts the objects when deletes are a good part of them (tombstones
+//               dropped), and returns freed heap to the OS (malloc_trim). The committer
+//               shrinks the key index's bucket array after mass deletes.
 #include "apiserver/store.h"
 
+#include <malloc.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -64,6 +73,11 @@ constexpr size_t kMaxBytesPerBatch = 64u << 20;
 constexpr size_t kWatchBatchEvents = 1024;         // events handed to one watcher per turn
 constexpr size_t kWatchBatchScan = 65536;          // events examined for one watcher per turn
 constexpr int64_t kSegmentNanos = 10'000'000;      // wall-time granularity of compaction
+constexpr int64_t kReclaimEvents = 10000;          // compacted events / deletes before reclaiming
+constexpr int64_t kReclaimIntervalNanos = 300'000'000'000;  // ... or this long with any
+// Largest total WAL size: beyond it RocksDB flushes the column families that pin the oldest
+// WAL file (the small meta and times families would pin every WAL file until then).
+constexpr uint64_t kMaxTotalWalBytes = 64u << 20;
 
 constexpr char kMetaRevision[] = "m/revision";
 constexpr char kMetaCompacted[] = "m/compacted";
@@ -259,6 +273,12 @@ class Core : public std::enable_shared_from_this<Core> {
     std::lock_guard<std::mutex> lk(mu_);
     return compacted_rev_;
   }
+  bool WaitForRevision(int64_t revision, Duration timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock<std::mutex> lk(mu_);
+    published_cv_.wait_until(lk, deadline, [&] { return published_rev_ >= revision || shut_down_; });
+    return published_rev_ >= revision;
+  }
   void CompactNow();
 
  private:
@@ -269,6 +289,8 @@ class Core : public std::enable_shared_from_this<Core> {
   void CompactorLoop();
   void CloseDb();
   void AddSegmentLocked(int64_t first_rev, int64_t last_rev, int64_t wall);
+  // After a compaction of `compacted` events: gives space back when it is due (top of file).
+  void MaybeReclaim(int64_t compacted);
   int64_t RingFrontRevLocked() const {
     return published_rev_ + 1 - static_cast<int64_t>(ring_.size());
   }
@@ -315,12 +337,16 @@ class Core : public std::enable_shared_from_this<Core> {
   std::unordered_map<std::string, std::shared_ptr<const Current>> current_;  // writes: committer, under cur_mu_
   // Committer-only state.
   int64_t committed_rev_ = 0;
+  // Deletes committed since the last reclaim of the objects family (committer adds,
+  // compactor subtracts what it reclaimed).
+  std::atomic<int64_t> deletes_since_reclaim_{0};
   Status broken_;  // set after a failed RocksDB write: every later write fails
 
   // Shared watch/compaction state, under mu_.
   std::mutex mu_;
   std::condition_variable dispatch_cv_;  // dispatcher wake-up
   std::condition_variable running_cv_;   // a callback finished
+  std::condition_variable published_cv_; // published_rev_ advanced, or shut down
   int64_t published_rev_ = 0;            // last revision durable and in the ring
   int64_t compacted_rev_ = 0;
   std::deque<std::shared_ptr<const Event>> ring_;  // revisions RingFrontRev..published_rev_
@@ -336,6 +362,8 @@ class Core : public std::enable_shared_from_this<Core> {
 
   // Compaction.
   std::mutex compact_mu_;  // serializes CompactNow
+  int64_t compacted_since_reclaim_ = 0;  // under compact_mu_
+  int64_t last_reclaim_wall_ = 0;        // under compact_mu_
   std::mutex compactor_wait_mu_;
   std::condition_variable compactor_cv_;
   bool compactor_stopping_ = false;
@@ -379,7 +407,7 @@ Status Core::Init() {
   dbo.create_if_missing = true;
   dbo.create_missing_column_families = true;
   dbo.IncreaseParallelism(2);
-  dbo.max_total_wal_size = 256u << 20;
+  dbo.max_total_wal_size = kMaxTotalWalBytes;
   dbo.keep_log_file_num = 4;
 
   auto cache = rocksdb::NewLRUCache(64u << 20);
@@ -436,6 +464,7 @@ Status Core::Init() {
   committed_rev_ = rev;
   published_rev_ = rev;
   compacted_rev_ = compacted;
+  last_reclaim_wall_ = opts_.clock->WallNanos();
 
   // Rebuild the wall-time segments of the uncompacted history from the times index.
   // Compaction by event count can cut a batch: its surviving tail has no entry of its own and
@@ -492,6 +521,7 @@ void Core::Shutdown() {
     std::lock_guard<std::mutex> lk(compactor_wait_mu_);
     compactor_stopping_ = true;
   }
+  if (db_) db_->DisableManualCompaction();  // a running reclaim stops early
   compactor_cv_.notify_all();
   if (compactor_.joinable()) compactor_.join();
   {
@@ -512,6 +542,7 @@ void Core::Shutdown() {
     shut_down_ = true;
   }
   dispatch_cv_.notify_all();
+  published_cv_.notify_all();
   if (dispatcher_.joinable()) dispatcher_.join();
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -681,14 +712,24 @@ void Core::CommitBatch(std::vector<Op>& ops) {
           }
           updates.emplace_back(&e->kv.key, std::move(c));
         }
+        int64_t deletes = 0;
         std::unique_lock<std::shared_mutex> lk(cur_mu_);
         for (auto& [key, c] : updates) {
           if (c) {
             current_[*key] = std::move(c);
           } else {
             current_.erase(*key);
+            ++deletes;
           }
         }
+        // After mass deletes, give the bucket array back (only the committer, under the
+        // exclusive lock, may rehash: it reads the index without a lock).
+        if (deletes > 0 && current_.bucket_count() > 1024 &&
+            current_.bucket_count() > 8 * current_.size()) {
+          current_.rehash(0);
+        }
+        lk.unlock();
+        if (deletes > 0) deletes_since_reclaim_.fetch_add(deletes, std::memory_order_relaxed);
       }
       {
         std::lock_guard<std::mutex> lk(mu_);
@@ -706,6 +747,7 @@ void Core::CommitBatch(std::vector<Op>& ops) {
         dispatch_pending_ = true;
       }
       dispatch_cv_.notify_one();
+      published_cv_.notify_all();
     }
   }
   std::vector<Completion> done;
@@ -1085,6 +1127,7 @@ void Core::CompactNow() {
       ring_bytes_ -= EventBytes(*ring_.front());
       ring_.pop_front();
     }
+    if (ring_.empty()) ring_.shrink_to_fit();
     while (!segments_.empty() && segments_.front().last_rev <= target) segments_.pop_front();
     if (!segments_.empty() && segments_.front().first_rev <= target) {
       segments_.front().first_rev = target + 1;
@@ -1092,6 +1135,57 @@ void Core::CompactNow() {
     dispatch_pending_ = true;
   }
   dispatch_cv_.notify_one();
+  MaybeReclaim(target - old_compacted);
+}
+
+void Core::MaybeReclaim(int64_t compacted) {
+  compacted_since_reclaim_ += compacted;
+  const int64_t deletes = deletes_since_reclaim_.load(std::memory_order_relaxed);
+  const int64_t now = opts_.clock->WallNanos();
+  const bool interval_passed = now - last_reclaim_wall_ >= kReclaimIntervalNanos;
+  int64_t live = 0;
+  {
+    std::shared_lock<std::shared_mutex> lk(cur_mu_);
+    live = static_cast<int64_t>(current_.size());
+  }
+  // Deleted keys leave tombstones over their old values until a compaction reaches the
+  // bottom level: the objects (all of them) are rewritten when the deletes since the last
+  // time are a good part of them, and many or a while ago.
+  const bool objects_due =
+      deletes > 0 && deletes >= live / 4 && (deletes >= kReclaimEvents || interval_passed);
+  if (compacted_since_reclaim_ < kReclaimEvents && !objects_due &&
+      !(interval_passed && compacted_since_reclaim_ > 0)) {
+    return;
+  }
+  // Flush every memtable: afterwards no WAL file holds unflushed data, so RocksDB deletes
+  // them, and the memtables' memory (compacted history included) is freed.
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  fo.allow_write_stall = true;
+  if (!db_->Flush(fo, handles_).ok()) return;  // retried on the next run
+  rocksdb::CompactRangeOptions cro;
+  cro.exclusive_manual_compaction = false;  // automatic compactions go on meanwhile
+  cro.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  // History up to the compacted revision is range-deleted: compacting that range drops it
+  // and the tombstone. Later history is left alone (only files overlapping the range are
+  // rewritten).
+  std::string end;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    end = RevKey(compacted_rev_ + 1);
+  }
+  rocksdb::Slice end_slice(end);
+  db_->CompactRange(cro, history_cf_, nullptr, &end_slice).PermitUncheckedError();
+  db_->CompactRange(cro, times_cf_, nullptr, nullptr).PermitUncheckedError();
+  db_->CompactRange(cro, meta_cf_, nullptr, nullptr).PermitUncheckedError();
+  if (objects_due) {
+    if (db_->CompactRange(cro, objects_cf_, nullptr, nullptr).ok()) {
+      deletes_since_reclaim_.fetch_sub(deletes, std::memory_order_relaxed);
+    }
+  }
+  compacted_since_reclaim_ = 0;
+  last_reclaim_wall_ = now;
+  malloc_trim(0);
 }
 
 // ---- the Store ----------------------------------------------------------------------------------
@@ -1133,6 +1227,9 @@ class StoreImpl final : public Store {
     return core_->WatchPrefix(prefix, after_revision, std::move(on_event), std::move(on_error));
   }
   int64_t CurrentRevision() override { return core_->CurrentRevision(); }
+  bool WaitForRevision(int64_t revision, Duration timeout) override {
+    return core_->WaitForRevision(revision, timeout);
+  }
   int64_t CompactedRevision() override { return core_->CompactedRevision(); }
   void CompactNow() override { core_->CompactNow(); }
 

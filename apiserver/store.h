@@ -10,6 +10,12 @@
 // one sync covers many writes. After kill -9, Open() resumes with exactly the acknowledged
 // writes and revision.
 //
+// Space: compaction gives the space of compacted history and deleted keys back, without a
+// restart. Once enough history was compacted or enough keys deleted (or a few minutes
+// passed since the last time), CompactNow also flushes the memtables (so that the old WAL
+// files are deleted), compacts the RocksDB ranges that hold only deleted data (tombstones
+// are dropped), shrinks the in-memory key index and returns freed heap to the OS.
+//
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
@@ -123,9 +129,13 @@ class Store {
                                              WatchErrorCallback on_error) = 0;
 
   virtual int64_t CurrentRevision() = 0;
+  // Blocks until CurrentRevision() >= revision (true) or `timeout` of real time passed, or
+  // the store shut down (false). For reads that must not be older than a revision.
+  virtual bool WaitForRevision(int64_t revision, Duration timeout) = 0;
   // History at or below this revision is gone.
   virtual int64_t CompactedRevision() = 0;
-  // Compacts now (tests); the background compactor calls it too.
+  // Compacts now (tests); the background compactor calls it too. When space is due to be
+  // reclaimed (see the top of this file) it returns after that is done.
   virtual void CompactNow() = 0;
 };
 

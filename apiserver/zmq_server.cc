@@ -276,6 +276,8 @@ class ZmqServer::Impl {
     req.label_selector = r.getLabelSelector().cStr();
     req.field_selector = r.getFieldSelector().cStr();
     req.resource_version = r.getResourceVersion().cStr();
+    req.resource_version_match = r.getResourceVersionMatch().cStr();
+    req.wait_for_revision = false;  // reads run on the I/O thread: a too-new revision fails at once
     req.limit = r.getLimit();
     req.continue_token = r.getContinue().cStr();
     std::string fv = r.getFieldValidation().cStr();

@@ -9,8 +9,16 @@
 //                      to watch callback; negative when the watcher was served first;
 //        submit→watch  CreateAsync call to watch callback (includes the fsync).
 //
+//   3. (--space N instead of 1 and 2) Space reclaimed after deletes: disk use of the data
+//      directory and the process's RSS for a fresh store, after creating and deleting N
+//      --value-bytes objects (--inflight async writes outstanding), and after compacting
+//      the whole history (compaction_age 0, then CompactNow).
+//
 // Flags: --seconds N (default 5)  --value-bytes N (1024)  --threads 1,16,64
 //        --watchers 1,100  --inflight N (16)  --no-sync  --dir PATH (default: a temp dir)
+//        --space N
+#include <malloc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,6 +71,7 @@ struct Flags {
   int inflight = 16;
   bool sync = true;
   std::string dir;
+  int64_t space_objects = 0;  // > 0: run the space benchmark only
 };
 
 std::unique_ptr<Store> OpenFresh(const Flags& f, const std::string& dir) {
@@ -204,6 +213,95 @@ void WatchBench(const Flags& f, const std::string& base) {
   }
 }
 
+// Bytes the files under `dir` occupy on disk (st_blocks, as du counts them).
+int64_t DiskBytes(const std::string& dir) {
+  int64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st;
+    if (lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) total += int64_t{st.st_blocks} * 512;
+  }
+  return total;
+}
+
+int64_t RssBytes() {
+  FILE* f = fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  long pages = 0, rss = 0;
+  if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
+  fclose(f);
+  return static_cast<int64_t>(rss) * sysconf(_SC_PAGESIZE);
+}
+
+void SpaceBench(const Flags& f, const std::string& base) {
+  const std::string dir = base + "/space";
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  StoreOptions o;
+  o.dir = dir;
+  o.sync = f.sync;
+  o.compaction_age = Duration::zero();                // everything is old enough once asked
+  o.compaction_interval = Duration::zero();           // no background compactor
+  auto opened = Store::Open(o);
+  if (!opened.ok()) {
+    fprintf(stderr, "open %s: %s\n", dir.c_str(), opened.status().ToString().c_str());
+    exit(1);
+  }
+  auto s = std::move(opened).value();
+  printf("== space after deletes: %ld objects of %zu bytes created then deleted, %s\n",
+         static_cast<long>(f.space_objects), f.value_bytes, f.sync ? "sync=true" : "sync=false");
+  printf("%-28s %12s %12s %16s\n", "", "disk MiB", "RSS MiB", "malloc'd MiB");
+  auto report = [&](const char* what) {
+    struct mallinfo2 mi = mallinfo2();
+    printf("%-28s %12.2f %12.2f %16.2f\n", what, static_cast<double>(DiskBytes(dir)) / (1 << 20),
+           static_cast<double>(RssBytes()) / (1 << 20),
+           static_cast<double>(mi.uordblks + mi.hblkhd) / (1 << 20));
+    fflush(stdout);
+  };
+  report("fresh");
+  const std::string value(f.value_bytes, 's');
+  std::mutex mu;
+  std::condition_variable cv;
+  int outstanding = 0;
+  auto run = [&](bool create) {
+    for (int64_t i = 0; i < f.space_objects; ++i) {
+      {
+        std::unique_lock<std::mutex> lk(mu);
+        cv.wait(lk, [&] { return outstanding < std::max(1, f.inflight); });
+        ++outstanding;
+      }
+      auto done = [&](Result<int64_t> r) {
+        if (!r.ok()) {
+          fprintf(stderr, "write failed: %s\n", r.status().ToString().c_str());
+          exit(1);
+        }
+        std::lock_guard<std::mutex> lk(mu);
+        --outstanding;
+        cv.notify_one();
+      };
+      std::string key = "/space/" + std::to_string(i);
+      if (create) s->CreateAsync(std::move(key), value, done);
+      else s->DeleteAsync(std::move(key), 0, done);
+    }
+    std::unique_lock<std::mutex> lk(mu);
+    cv.wait(lk, [&] { return outstanding == 0; });
+  };
+  auto t0 = Clk::now();
+  run(true);
+  run(false);
+  double secs = std::chrono::duration<double>(Clk::now() - t0).count();
+  report("after create+delete");
+  t0 = Clk::now();
+  s->CompactNow();
+  double compact_secs = std::chrono::duration<double>(Clk::now() - t0).count();
+  report("after compaction");
+  printf("(writes %.1f s, compaction %.2f s, revision %ld, compacted %ld)\n", secs, compact_secs,
+         static_cast<long>(s->CurrentRevision()), static_cast<long>(s->CompactedRevision()));
+  s.reset();
+  std::filesystem::remove_all(dir, ec);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -224,10 +322,11 @@ int main(int argc, char** argv) {
     else if (a == "--inflight") f.inflight = std::atoi(next().c_str());
     else if (a == "--no-sync") f.sync = false;
     else if (a == "--dir") f.dir = next();
+    else if (a == "--space") f.space_objects = std::atoll(next().c_str());
     else {
       fprintf(stderr,
               "usage: %s [--seconds N] [--value-bytes N] [--threads 1,16,64] "
-              "[--watchers 1,100] [--inflight N] [--no-sync] [--dir PATH]\n",
+              "[--watchers 1,100] [--inflight N] [--no-sync] [--dir PATH] [--space N]\n",
               argv[0]);
       return 2;
     }
@@ -241,8 +340,12 @@ int main(int argc, char** argv) {
     }
     f.dir = tmpl;
   }
-  WriteBench(f, f.dir);
-  WatchBench(f, f.dir);
+  if (f.space_objects > 0) {
+    SpaceBench(f, f.dir);
+  } else {
+    WriteBench(f, f.dir);
+    WatchBench(f, f.dir);
+  }
   if (own_dir) {
     std::error_code ec;
     std::filesystem::remove_all(f.dir, ec);

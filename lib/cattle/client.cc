@@ -504,6 +504,7 @@ Result<ObjectList> Client::List(const KindInfo* kind, const std::string& ns, con
   req.setLabelSelector(options.label_selector);
   req.setFieldSelector(options.field_selector);
   req.setResourceVersion(options.resource_version);
+  req.setResourceVersionMatch(options.resource_version_match);
   req.setLimit(options.limit);
   req.setContinue(options.continue_token);
   auto r = impl_->Call(msg, options_.request_timeout);

@@ -39,6 +39,8 @@ struct ListOptions {
   std::string label_selector;
   std::string field_selector;
   std::string resource_version;
+  // "" | "Exact" | "NotOlderThan": how resource_version applies (Kubernetes' semantics).
+  std::string resource_version_match;
   int64_t limit = 0;
   std::string continue_token;
 };

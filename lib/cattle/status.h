@@ -68,6 +68,9 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
   const std::vector<StatusCause>& causes() const { return causes_; }
   std::vector<StatusCause>& mutable_causes() { return causes_; }
+  // Kubernetes' details.retryAfterSeconds (and Retry-After header): 0 = none.
+  int retry_after_seconds() const { return retry_after_seconds_; }
+  void set_retry_after_seconds(int s) { retry_after_seconds_ = s; }
   bool Is(Reason r) const { return reason_ == r; }
   // "NotFound: pods \"x\" not found"
   std::string ToString() const;
@@ -76,6 +79,7 @@ class [[nodiscard]] Status {
   Reason reason_ = Reason::kOk;
   std::string message_;
   std::vector<StatusCause> causes_;
+  int retry_after_seconds_ = 0;
 };
 
 template <typename T>

@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <future>
+#include <map>
 
 #include "apps.capnp.h"
 #include "core.capnp.h"
@@ -387,6 +389,229 @@ TEST_F(RegistryTest, PatchesAndBinding) {
   auto second = bind("node-3");
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().reason(), Reason::kConflict);
+}
+
+// ---- resourceVersion and resourceVersionMatch ---------------------------------------------
+
+std::string ConfigMapJson(const std::string& name, const std::string& value) {
+  return R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":")" + name +
+         R"(","namespace":"default"},"data":{"k":")" + value + R"("}})";
+}
+
+// name → data.k of every item of a list reply.
+std::map<std::string, std::string> ConfigMapData(const ListReply& list) {
+  std::map<std::string, std::string> out;
+  for (const auto& item : list.items) {
+    auto obj = Object::FromBytes(list.kind, item.bytes, item.revision);
+    EXPECT_TRUE(obj.ok());
+    if (!obj.ok()) continue;
+    Json j = obj->ToJson();
+    out[j["metadata"]["name"].get<std::string>()] = j["data"]["k"].get<std::string>();
+  }
+  return out;
+}
+
+TEST_F(RegistryTest, ListWithResourceVersionMatchExactServesThatRevisionFromHistory) {
+  auto a = Create(ConfigMapJson("a", "1"));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  const int64_t past = a->object.resource_version();
+  ASSERT_TRUE(Patch("configmaps", "a", "merge", R"({"data":{"k":"2"}})").ok());
+  ASSERT_TRUE(Create(ConfigMapJson("b", "1")).ok());
+  const int64_t now = store_->CurrentRevision();
+  ASSERT_GT(now, past);
+
+  ApiRequest r = Req("configmaps");
+  r.resource_version = std::to_string(past);
+  r.resource_version_match = "Exact";
+  auto exact = registry_->List(r);
+  ASSERT_TRUE(exact.ok()) << exact.status().ToString();
+  EXPECT_EQ(exact->revision, past);
+  EXPECT_EQ(ConfigMapData(*exact), (std::map<std::string, std::string>{{"a", "1"}}));
+  ASSERT_EQ(exact->items.size(), 1u);
+  EXPECT_EQ(exact->items[0].revision, past);
+
+  // NotOlderThan (explicit, or a bare resourceVersion without a limit): the newest data.
+  for (const char* match : {"NotOlderThan", ""}) {
+    r.resource_version_match = match;
+    auto newer = registry_->List(r);
+    ASSERT_TRUE(newer.ok()) << newer.status().ToString();
+    EXPECT_EQ(newer->revision, now) << "match=" << match;
+    EXPECT_EQ(ConfigMapData(*newer), (std::map<std::string, std::string>{{"a", "2"}, {"b", "1"}}));
+  }
+  // A bare resourceVersion with a limit is Exact (Kubernetes' legacy rule), and so are its
+  // continue pages.
+  r.resource_version_match = "";
+  r.limit = 1;
+  auto paged = registry_->List(r);
+  ASSERT_TRUE(paged.ok()) << paged.status().ToString();
+  EXPECT_EQ(paged->revision, past);
+  EXPECT_EQ(ConfigMapData(*paged), (std::map<std::string, std::string>{{"a", "1"}}));
+  // Exact with a metadata.name selector is not answered from the current object.
+  r.limit = 0;
+  r.resource_version_match = "Exact";
+  r.field_selector = "metadata.name=a";
+  auto by_name = registry_->List(r);
+  ASSERT_TRUE(by_name.ok()) << by_name.status().ToString();
+  EXPECT_EQ(ConfigMapData(*by_name), (std::map<std::string, std::string>{{"a", "1"}}));
+  // "0" is any: the newest is fine.
+  ApiRequest any = Req("configmaps");
+  any.resource_version = "0";
+  any.resource_version_match = "NotOlderThan";
+  auto any_list = registry_->List(any);
+  ASSERT_TRUE(any_list.ok()) << any_list.status().ToString();
+  EXPECT_EQ(any_list->items.size(), 2u);
+}
+
+TEST_F(RegistryTest, ExactListAtACompactedRevisionIsGone) {
+  // A store that keeps only the newest event of history.
+  char tmpl[] = "/tmp/cattle-registry-compact-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  store::StoreOptions o;
+  o.dir = dir;
+  o.compaction_max_events = 1;
+  o.compaction_interval = Duration::zero();
+  auto opened = store::Store::Open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto store = std::move(*opened);
+  Registry registry(store.get(), &KindRegistry::Default(), RealClock::Get());
+  ASSERT_TRUE(registry.Bootstrap().ok());
+  Object cm = Parse(ConfigMapJson("a", "1"));
+  ApiRequest create = Req("configmaps");
+  auto a = Sync([&](WriteDone d) { registry.Create(create, std::move(cm), d); });
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  const int64_t past = a->object.resource_version();
+  for (const char* name : {"b", "c"}) {
+    cm = Parse(ConfigMapJson(name, "1"));
+    ASSERT_TRUE(Sync([&](WriteDone d) { registry.Create(create, std::move(cm), d); }).ok());
+  }
+  store->CompactNow();
+  ASSERT_GE(store->CompactedRevision(), past + 1);
+
+  ApiRequest r = Req("configmaps");
+  r.resource_version = std::to_string(past);
+  r.resource_version_match = "Exact";
+  auto gone = registry.List(r);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.status().reason(), Reason::kExpired);
+  EXPECT_EQ(gone.status().message(), "The resourceVersion for the provided list is too old.");
+  r.resource_version_match = "";
+  r.limit = 5;  // legacy Exact
+  EXPECT_EQ(registry.List(r).status().reason(), Reason::kExpired);
+  // Not older than a compacted revision: the newest data is.
+  r.limit = 0;
+  r.resource_version_match = "NotOlderThan";
+  auto newest = registry.List(r);
+  ASSERT_TRUE(newest.ok()) << newest.status().ToString();
+  EXPECT_EQ(newest->items.size(), 3u);
+  ApiRequest get = Req("configmaps", "a");
+  get.resource_version = std::to_string(past);
+  EXPECT_TRUE(registry.Get(get).ok());
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(RegistryTest, AResourceVersionNewerThanTheStoreWaitsThenTimesOut) {
+  RegistryOptions options;
+  options.revision_wait = std::chrono::milliseconds(200);
+  Registry registry(store_.get(), &KindRegistry::Default(), RealClock::Get(), options);
+  ASSERT_TRUE(Create(ConfigMapJson("a", "1")).ok());
+  const int64_t future = store_->CurrentRevision() + 100;
+  for (const char* match : {"NotOlderThan", "Exact", ""}) {
+    ApiRequest r = Req("configmaps");
+    r.resource_version = std::to_string(future);
+    r.resource_version_match = match;
+    auto t0 = std::chrono::steady_clock::now();
+    auto list = registry.List(r);
+    ASSERT_FALSE(list.ok()) << "match=" << match;
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(200));
+    EXPECT_EQ(list.status().reason(), Reason::kTimeout);
+    EXPECT_EQ(list.status().message(), "Too large resource version: " + std::to_string(future) +
+                                           ", current: " + std::to_string(store_->CurrentRevision()));
+    EXPECT_EQ(list.status().retry_after_seconds(), 1);
+    ASSERT_EQ(list.status().causes().size(), 1u);
+    EXPECT_EQ(list.status().causes()[0].type, "ResourceVersionTooLarge");
+  }
+  ApiRequest get = Req("configmaps", "a");
+  get.resource_version = std::to_string(future);
+  EXPECT_EQ(registry.Get(get).status().reason(), Reason::kTimeout);
+  // A face that must not block gets the Timeout at once.
+  get.wait_for_revision = false;
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(registry.Get(get).status().reason(), Reason::kTimeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(150));
+
+  // A revision that arrives while the read waits is served.
+  RegistryOptions patient;
+  patient.revision_wait = std::chrono::seconds(20);
+  Registry waiting(store_.get(), &KindRegistry::Default(), RealClock::Get(), patient);
+  ApiRequest next = Req("configmaps");
+  next.resource_version = std::to_string(store_->CurrentRevision() + 1);
+  next.resource_version_match = "NotOlderThan";
+  auto pending = std::async(std::launch::async, [&] { return waiting.List(next); });
+  ASSERT_TRUE(Create(ConfigMapJson("b", "1")).ok());
+  auto got = pending.get();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->items.size(), 2u);
+}
+
+TEST_F(RegistryTest, InvalidResourceVersionMatchCombinationsAreRefused) {
+  ASSERT_TRUE(Create(ConfigMapJson("a", "1")).ok());
+  struct Case {
+    std::string rv, match, cont;
+    Reason reason;
+    std::string message;
+  };
+  std::string token;
+  {
+    ApiRequest page = Req("configmaps");
+    page.limit = 1;
+    ASSERT_TRUE(Create(ConfigMapJson("b", "1")).ok());
+    auto l = registry_->List(page);
+    ASSERT_TRUE(l.ok());
+    token = l->continue_token;
+    ASSERT_FALSE(token.empty());
+  }
+  const std::string prefix = "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: ";
+  std::vector<Case> cases = {
+      {"", "Exact", "", Reason::kInvalid,
+       prefix + "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"},
+      {"", "NotOlderThan", "", Reason::kInvalid,
+       prefix + "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"},
+      {"0", "Exact", "", Reason::kInvalid,
+       prefix + "Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""},
+      {"1", "Sometime", "", Reason::kInvalid,
+       prefix + "Unsupported value: \"Sometime\": supported values: \"Exact\", \"NotOlderThan\", \"\""},
+      {"1", "Exact", token, Reason::kInvalid,
+       prefix + "Forbidden: resourceVersionMatch is forbidden when continue is provided"},
+      {"1", "", token, Reason::kBadRequest, "specifying resource version is not allowed when using continue"},
+  };
+  for (const auto& c : cases) {
+    ApiRequest r = Req("configmaps");
+    r.resource_version = c.rv;
+    r.resource_version_match = c.match;
+    r.continue_token = c.cont;
+    if (!c.cont.empty()) r.limit = 1;
+    auto l = registry_->List(r);
+    ASSERT_FALSE(l.ok()) << "rv=" << c.rv << " match=" << c.match;
+    EXPECT_EQ(l.status().reason(), c.reason) << l.status().ToString();
+    EXPECT_EQ(l.status().message(), c.message);
+    if (c.reason == Reason::kInvalid) {
+      ASSERT_FALSE(l.status().causes().empty());
+      EXPECT_EQ(l.status().causes()[0].field, "resourceVersionMatch");
+    }
+  }
+  // "0" with a continue token is tolerated: the token's revision, exactly.
+  ApiRequest r = Req("configmaps");
+  r.resource_version = "0";
+  r.continue_token = token;
+  r.limit = 1;
+  EXPECT_TRUE(registry_->List(r).ok());
+  // Watches take no resourceVersionMatch (sendInitialEvents is not served).
+  ApiRequest w = Req("configmaps");
+  w.resource_version = "1";
+  w.resource_version_match = "NotOlderThan";
+  auto watch = registry_->Watch(w, [](const WatchEvent&) {});
+  EXPECT_EQ(watch.status().reason(), Reason::kInvalid);
 }
 
 }  // namespace

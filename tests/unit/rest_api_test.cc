@@ -364,6 +364,52 @@ TEST_F(RestApiTest, WatchFromACompactedRevisionGetsExpired) {
   EXPECT_EQ(expired.Next(), "");
 }
 
+TEST_F(RestApiTest, ListResourceVersionMatchExactNotOlderThanAndInvalidCombinations) {
+  const std::string base = "/api/v1/namespaces/default/configmaps";
+  auto created = Post(base, R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"k":"1"}})");
+  ASSERT_EQ(created.code, 201) << created.body;
+  const std::string past = created.json()["metadata"]["resourceVersion"].get<std::string>();
+  ASSERT_EQ(Call("PATCH", base + "/a", R"({"data":{"k":"2"}})", "application/merge-patch+json").code, 200);
+
+  auto exact = Get(base + "?resourceVersion=" + past + "&resourceVersionMatch=Exact");
+  ASSERT_EQ(exact.code, 200) << exact.body;
+  EXPECT_EQ(exact.json()["metadata"]["resourceVersion"], past);
+  ASSERT_EQ(exact.json()["items"].size(), 1u);
+  EXPECT_EQ(exact.json()["items"][0]["data"]["k"], "1");
+  auto newer = Get(base + "?resourceVersion=" + past + "&resourceVersionMatch=NotOlderThan");
+  ASSERT_EQ(newer.code, 200) << newer.body;
+  EXPECT_EQ(newer.json()["items"][0]["data"]["k"], "2");
+
+  auto no_rv = Get(base + "?resourceVersionMatch=Exact");
+  EXPECT_EQ(no_rv.code, 422) << no_rv.body;
+  EXPECT_EQ(no_rv.json()["reason"], "Invalid");
+  EXPECT_EQ(no_rv.json()["message"],
+            "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is "
+            "forbidden unless resourceVersion is provided");
+  EXPECT_EQ(no_rv.json()["details"]["causes"][0]["field"], "resourceVersionMatch");
+  EXPECT_EQ(Get(base + "?resourceVersion=0&resourceVersionMatch=Exact").code, 422);
+
+  // Newer than the store: kube-apiserver's wait (3 s), then 504 with a retry hint.
+  const std::string future = std::to_string(server_.store->CurrentRevision() + 1000);
+  auto too_new = Get(base + "?resourceVersion=" + future + "&resourceVersionMatch=NotOlderThan");
+  EXPECT_EQ(too_new.code, 504) << too_new.body;
+  EXPECT_EQ(too_new.json()["reason"], "Timeout");
+  EXPECT_EQ(too_new.json()["details"]["retryAfterSeconds"], 1);
+  EXPECT_EQ(too_new.header("Retry-After"), "1");
+  EXPECT_EQ(Get(base + "/a?resourceVersion=" + future).code, 504);
+
+  clock_.Advance(std::chrono::minutes(10));
+  server_.store->CompactNow();
+  ASSERT_GT(server_.store->CompactedRevision(), std::stoll(past));
+  auto gone = Get(base + "?resourceVersion=" + past + "&resourceVersionMatch=Exact");
+  EXPECT_EQ(gone.code, 410) << gone.body;
+  EXPECT_EQ(gone.json()["reason"], "Expired");
+  EXPECT_EQ(gone.json()["message"], "The resourceVersion for the provided list is too old.");
+  auto get = Get(base + "/a?resourceVersion=" + past);  // not older than: the newest is
+  ASSERT_EQ(get.code, 200) << get.body;
+  EXPECT_EQ(get.json()["data"]["k"], "2");
+}
+
 TEST_F(RestApiTest, EvictionHonoursDisruptionBudgets) {
   ASSERT_EQ(Post("/api/v1/namespaces/default/pods", kPod).code, 201);
   ASSERT_EQ(Post("/apis/policy/v1/namespaces/default/poddisruptionbudgets",
