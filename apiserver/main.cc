@@ -111,6 +111,9 @@ int main(int argc, char** argv) {
   sopts.compaction_age = std::chrono::duration_cast<Duration>(
       std::chrono::duration<double>(compaction_age_s / time_scale));
   sopts.compaction_max_events = compaction_max_events;
+  // A restart right after a kill may find the old process's last threads still exiting
+  // with the LOCK held: wait a few seconds for it rather than fail.
+  sopts.lock_wait = std::chrono::seconds(5);
   auto store = store::Store::Open(sopts);
   if (!store.ok()) {
     CATTLE_LOG(ERROR) << "cannot open the store" << kv("dir", data_dir) << kv("error", store.status().ToString());

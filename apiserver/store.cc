@@ -437,7 +437,20 @@ Status Core::Init() {
       {kCfHistory, history_opts},
       {kCfTimes, rocksdb::ColumnFamilyOptions()},
   };
+  // RocksDB reports a LOCK held by another process as an IOError "While lock file: ...".
+  auto lock_held = [](const rocksdb::Status& st) {
+    return st.IsIOError() && st.ToString().find("lock file") != std::string::npos;
+  };
+  const auto lock_deadline = std::chrono::steady_clock::now() + opts_.lock_wait;
   rocksdb::Status s = rocksdb::DB::Open(dbo, opts_.dir, cfs, &handles_, &db_);
+  while (!s.ok() && lock_held(s) && std::chrono::steady_clock::now() < lock_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    s = rocksdb::DB::Open(dbo, opts_.dir, cfs, &handles_, &db_);
+  }
+  if (!s.ok() && lock_held(s)) {
+    return Status::Conflict("the store at " + opts_.dir +
+                            " is in use by another process (is another apiserver running on it?): " + s.ToString());
+  }
   if (!s.ok()) return FromRocks(s, "opening store at " + opts_.dir);
   meta_cf_ = handles_[0];
   objects_cf_ = handles_[1];

@@ -43,6 +43,10 @@ struct StoreOptions {
   size_t max_value_bytes = 1536 * 1024;
   // Sync the WAL before acknowledging. Default: true. (false only for benchmarks' comparison.)
   bool sync = true;
+  // While another process holds the directory's RocksDB LOCK (e.g. an apiserver just
+  // killed whose last threads are still exiting), Open retries for this long (real time)
+  // before failing with Conflict. Default: 0 (fail at once).
+  Duration lock_wait = Duration::zero();
   Clock* clock = RealClock::Get();
 };
 

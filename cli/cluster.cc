@@ -24,14 +24,42 @@ std::string BinDir() {
   return ec ? "." : exe.parent_path().string();
 }
 
-bool ProcessAlive(int pid) {
-  if (pid <= 0 || kill(pid, 0) != 0) return false;
-  // A zombie (killed, not yet reaped) is not alive.
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+namespace {
+// The state letter in a /proc/.../stat file ('R', 'S', 'Z', ...); 0 if unreadable.
+char StatState(const std::string& path) {
+  std::ifstream stat(path);
   std::string line;
   std::getline(stat, line);
   auto close = line.rfind(')');
-  if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z') return false;
+  return close != std::string::npos && close + 2 < line.size() ? line[close + 2] : 0;
+}
+}  // namespace
+
+bool ProcessAlive(int pid) {
+  if (pid <= 0 || kill(pid, 0) != 0) return false;
+  // A zombie (exited, not yet reaped) is not alive. But a thread group's leader is a zombie
+  // as soon as its own thread has exited, while the other threads may still be tearing
+  // down and holding the process's files (RocksDB's LOCK): alive while any thread is.
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::error_code ec;
+  bool any_task = false;
+  for (fs::directory_iterator it(proc + "/task", ec), end; !ec && it != end; it.increment(ec)) {
+    const char st = StatState(it->path().string() + "/stat");
+    if (st == 0) continue;  // gone meanwhile
+    any_task = true;
+    if (st != 'Z' && st != 'X' && st != 'x') return true;
+  }
+  if (any_task) return false;
+  const char st = StatState(proc + "/stat");  // no task list readable: the process itself
+  return st != 0 && st != 'Z' && st != 'X' && st != 'x';
+}
+
+bool WaitExited(int pid, Duration timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (ProcessAlive(pid)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   return true;
 }
 
@@ -224,27 +252,32 @@ std::string NodeReady(Client& client, const std::string& node) {
   return "Unknown";
 }
 
-Status Cluster::Kill(const std::string& name) {
+Status Cluster::Kill(const std::string& name, Duration timeout) {
   int pid = Pid(name);
   if (!Alive(name)) return Status::NotFound(name + " is not running");
   kill(pid, SIGKILL);
-  for (int i = 0; i < 500 && ProcessAlive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!WaitExited(pid, timeout)) {
+    return Status::Timeout(name + " (pid " + std::to_string(pid) + ") was sent SIGKILL but has not exited after " +
+                           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) + " s");
+  }
   return Status::Ok();
 }
 
-Status Cluster::Stop(const std::string& name, Duration grace) {
+Status Cluster::Stop(const std::string& name, Duration grace, Duration kill_timeout) {
   int pid = Pid(name);
+  std::error_code ec;
   if (!Alive(name)) {
-    std::error_code ec;
     fs::remove(PidPath(name), ec);
     return Status::Ok();
   }
   kill(pid, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  while (ProcessAlive(pid) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (ProcessAlive(pid)) kill(pid, SIGKILL);
-  std::error_code ec;
+  if (!WaitExited(pid, grace)) {
+    kill(pid, SIGKILL);
+    if (!WaitExited(pid, kill_timeout)) {
+      return Status::Timeout(name + " (pid " + std::to_string(pid) +
+                             ") did not exit on SIGTERM nor, after the grace period, on SIGKILL");
+    }
+  }
   fs::remove(PidPath(name), ec);
   return Status::Ok();
 }

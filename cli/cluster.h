@@ -52,9 +52,13 @@ class Cluster {
   // Starts the component unless it is already running; waits until healthy (or it died:
   // then the error quotes the end of its log).
   Status Start(const Component& c, Duration timeout);
-  // SIGKILL (a crash) or SIGTERM then SIGKILL after `grace` (a clean stop).
-  Status Kill(const std::string& name);
-  Status Stop(const std::string& name, Duration grace);
+  // SIGKILL (a crash), then waits until the process has exited, every thread of it (so its
+  // files, RocksDB's LOCK among them, are closed): NotFound when it is not running, Timeout
+  // when it is still there after `timeout`.
+  Status Kill(const std::string& name, Duration timeout = std::chrono::seconds(10));
+  // A clean stop: SIGTERM, SIGKILL after `grace`, then as Kill (Timeout after
+  // `kill_timeout`). Ok when it is not running.
+  Status Stop(const std::string& name, Duration grace, Duration kill_timeout = std::chrono::seconds(10));
 
   // 0 when not running.
   int Pid(const std::string& name) const;
@@ -72,6 +76,9 @@ std::string NodeReady(Client& client, const std::string& node);
 
 // The directory of the running `cattle` binary (where the component binaries are too).
 std::string BinDir();
+// Whether `pid` is a process with a thread that has not exited (zombies are not alive).
 bool ProcessAlive(int pid);
+// Waits (polling) until ProcessAlive(pid) is false; false if it still is after `timeout`.
+bool WaitExited(int pid, Duration timeout);
 
 }  // namespace cattle::cli

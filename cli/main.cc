@@ -32,7 +32,7 @@ Cluster:
   cattle up [--nodes N] [--dir DIR] [--port P] [--time-scale X]   start a local cluster
   cattle down [--dir DIR]                       stop every component (data is kept)
   cattle status [--dir DIR]                     components, pids, health
-  cattle kill COMPONENT [--dir DIR]             SIGKILL one component (e.g. apiserver)
+  cattle kill COMPONENT [--dir DIR]             SIGKILL one component (e.g. apiserver), wait until it has exited
   cattle start COMPONENT [--dir DIR]            start it again with the same flags and data
 
 Objects:

@@ -1,8 +1,14 @@
 // cattle-controller-manager: Kubernetes' kube-controller-manager. Parses flags and wires
 // the controllers; once it holds the "kube-controller-manager" lease in kube-system (or at
-// once with --leader-elect=false), it constructs the enabled controllers, runs them and
-// starts the shared informers. Losing the lease ends the process (exit 1), as in
-// Kubernetes, so that a restart begins from a clean state. SIGTERM/SIGINT: clean shutdown.
+// once with --leader-elect=false), it constructs the enabled controllers on fresh shared
+// informers (an Instance), runs them and starts the informers. SIGTERM/SIGINT: clean
+// shutdown.
+//
+// Leadership lost (the apiserver away for longer than the renew deadline, or another
+// holder on the lease): kube-controller-manager exits and relies on being restarted;
+// cattle has nothing to restart it, so instead the Instance is torn down (controllers
+// stopped, then informers) and the elector campaigns again. The next term builds a new
+// Instance, which starts from a fresh list, as a restarted process would.
 #include <signal.h>
 #include <unistd.h>
 
@@ -109,6 +115,20 @@ std::string DefaultIdentity() {
   return std::string(host) + "_" + std::to_string(getpid());
 }
 
+// One term of leadership: the shared informers and the controllers on them. Destruction
+// stops the controllers, then the informers, then frees the controllers and recorders
+// (which write what they still hold).
+struct Instance {
+  Instance(ApiClient* client, Clock* clock) : informers(client, clock) {}
+  ~Instance() {
+    for (auto& r : running) r.stop();
+    informers.Stop();
+    running.clear();
+  }
+  InformerFactory informers;
+  std::vector<Running> running;
+};
+
 Duration Secs(double s) { return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s)); }
 
 }  // namespace
@@ -184,27 +204,24 @@ int main(int argc, char** argv) {
   ClientOptions copts;
   copts.endpoint = server;
   Client client(copts);
-  InformerFactory informers(&client, clock);
 
-  std::mutex mu;
-  bool shutting_down = false;     // GUARDED_BY(mu)
-  std::vector<Running> running;   // GUARDED_BY(mu)
-
+  // A new Instance with the enabled controllers running and the informers started.
   auto start_controllers = [&] {
-    std::lock_guard<std::mutex> lock(mu);
-    if (shutting_down) return;
+    auto inst = std::make_unique<Instance>(&client, clock);
+    InformerFactory* informers = &inst->informers;
+    std::vector<Running>& running = inst->running;
     auto recorder = [&](const char* component) {
       return std::make_unique<EventRecorder>(&client, clock, component);
     };
     // Construct every controller (they register informer handlers), then start informers.
     if (enabled.count("replicaset")) {
       auto rec = recorder("replicaset-controller");
-      auto c = std::make_unique<ReplicaSetController>(&informers, &client, rec.get(), clock, scale);
+      auto c = std::make_unique<ReplicaSetController>(informers, &client, rec.get(), clock, scale);
       running.push_back(Start("replicaset", std::move(rec), std::move(c), rs_workers));
     }
     if (enabled.count("deployment")) {
       auto rec = recorder("deployment-controller");
-      auto c = std::make_unique<DeploymentController>(&informers, &client, rec.get(), clock, scale);
+      auto c = std::make_unique<DeploymentController>(informers, &client, rec.get(), clock, scale);
       running.push_back(Start("deployment", std::move(rec), std::move(c), deploy_workers));
     }
     if (enabled.count("nodelifecycle")) {
@@ -213,34 +230,39 @@ int main(int argc, char** argv) {
       o.node_monitor_period = Secs(period_s);
       o.node_startup_grace_period = Secs(startup_grace_s);
       auto rec = recorder("node-controller");
-      auto c = std::make_unique<NodeLifecycleController>(&informers, &client, rec.get(), clock, scale, o);
+      auto c = std::make_unique<NodeLifecycleController>(informers, &client, rec.get(), clock, scale, o);
       running.push_back(Start("nodelifecycle", std::move(rec), std::move(c), 8));
     }
     if (enabled.count("taint-eviction-controller")) {
       auto rec = recorder("taint-eviction-controller");
-      auto c = std::make_unique<TaintEvictionController>(&informers, &client, rec.get(), clock, scale);
+      auto c = std::make_unique<TaintEvictionController>(informers, &client, rec.get(), clock, scale);
       running.push_back(Start("taint-eviction-controller", std::move(rec), std::move(c), 8));
     }
     if (enabled.count("garbagecollector")) {
       auto rec = recorder("garbage-collector-controller");
-      auto c = std::make_unique<GarbageCollector>(&informers, &client, rec.get(), clock, scale);
+      auto c = std::make_unique<GarbageCollector>(informers, &client, rec.get(), clock, scale);
       running.push_back(Start("garbagecollector", std::move(rec), std::move(c), gc_workers));
     }
     if (enabled.count("podgc")) {
       PodGCOptions o;
       o.terminated_pod_gc_threshold = terminated_threshold;
-      auto c = std::make_unique<PodGCController>(&informers, &client, nullptr, clock, scale, o);
+      auto c = std::make_unique<PodGCController>(informers, &client, nullptr, clock, scale, o);
       running.push_back(Start("podgc", nullptr, std::move(c), 1));
     }
     if (enabled.count("namespace")) {
-      auto c = std::make_unique<NamespaceController>(&informers, &client, nullptr, clock, scale);
+      auto c = std::make_unique<NamespaceController>(informers, &client, nullptr, clock, scale);
       running.push_back(Start("namespace", nullptr, std::move(c), ns_workers));
     }
-    informers.Start();
+    informers->Start();
     std::string names;
     for (const auto& r : running) names += (names.empty() ? "" : ",") + r.name;
     CATTLE_LOG(INFO) << "controllers started" << kv("controllers", names);
+    return inst;
   };
+
+  std::mutex mu;
+  bool shutting_down = false;        // GUARDED_BY(mu)
+  std::unique_ptr<Instance> current;  // GUARDED_BY(mu); the running term's controllers
 
   CATTLE_LOG(INFO) << "starting" << kv("server", server) << kv("identity", identity)
                    << kv("time_scale", time_scale) << kv("leader_elect", leader_elect);
@@ -256,33 +278,45 @@ int main(int argc, char** argv) {
     elector = std::make_unique<LeaderElector>(&client, clock, lo);
     elector->Start(
         [&] {
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            if (shutting_down) return;
+          }
           CATTLE_LOG(INFO) << "became leader" << kv("lease", "kube-system/kube-controller-manager");
-          start_controllers();
+          auto inst = start_controllers();
+          std::lock_guard<std::mutex> lock(mu);
+          if (!shutting_down) current = std::move(inst);  // else `inst` stops after the unlock
         },
-        [] {
-          // As Kubernetes: "leaderelection lost" is fatal; a restart begins from scratch.
-          CATTLE_LOG(ERROR) << "leader election lost; exiting";
-          _exit(1);
+        [&] {
+          // Nothing may act without the lease: stop this term's controllers before the
+          // elector campaigns again.
+          CATTLE_LOG(WARN) << "leadership lost; controllers stop until the lease is won again";
+          std::unique_ptr<Instance> old;
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            old = std::move(current);
+          }
+          old.reset();
+          CATTLE_LOG(INFO) << "controllers stopped; campaigning again";
         });
   } else {
-    start_controllers();
+    std::lock_guard<std::mutex> lock(mu);
+    current = start_controllers();
   }
 
   int sig = 0;
   sigwait(&signals, &sig);
   CATTLE_LOG(INFO) << "shutting down" << kv("signal", sig);
-  std::vector<Running> to_stop;
+  std::unique_ptr<Instance> last;
   {
     std::lock_guard<std::mutex> lock(mu);
     shutting_down = true;
-    to_stop = std::move(running);
+    last = std::move(current);
   }
-  // Controllers first (they use the informers and recorders), then the lease, the
-  // informers, and the recorders (which write what they still hold).
-  for (auto& r : to_stop) r.stop();
+  // Controllers first (they use the informers and recorders), then the informers and the
+  // recorders (which write what they still hold), then the lease.
+  last.reset();
   if (elector) elector->Stop();
-  informers.Stop();
-  to_stop.clear();
   CATTLE_LOG(INFO) << "stopped";
   return 0;
 }

@@ -1,7 +1,13 @@
 // cattle-scheduler: places pending pods on nodes (kube-scheduler). main() only parses
-// flags and wires objects: the client, the shared informers, the plugins (registered here,
-// explicitly), the Scheduler and, with --leader-elect, the LeaderElector on the Lease
-// kube-system/kube-scheduler.
+// flags and wires objects: the client, the plugins (registered here, explicitly), an
+// Instance (the shared informers, the event recorder and the Scheduler) and, with
+// --leader-elect, the LeaderElector on the Lease kube-system/kube-scheduler.
+//
+// Leadership lost (the apiserver away for longer than the renew deadline, or another
+// holder on the lease): kube-scheduler exits and relies on being restarted; cattle has
+// nothing to restart it, so instead the Instance is torn down (scheduling stops, the
+// informers stop), a fresh one replaces it and the elector campaigns again. The next term
+// thus starts from a fresh list, as a restarted process would.
 #include <signal.h>
 #include <unistd.h>
 
@@ -9,6 +15,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <mutex>
 
 #include "cattle/client.h"
 #include "cattle/events.h"
@@ -36,6 +44,30 @@ std::string DefaultIdentity() {
   if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof(host), "localhost");
   return std::string(host) + "_" + std::to_string(getpid());
 }
+
+// What one term of leadership uses, built fresh for each so that nothing carries over from
+// the last: the informers start at construction (a standby's caches are warm when it
+// wins), scheduling at Lead(). Destruction stops scheduling, then the informers.
+class Instance {
+ public:
+  Instance(Client* client, Clock* clock, const scheduler::Framework* framework,
+           const scheduler::SchedulerOptions& options)
+      : informers_(client, clock),
+        recorder_(client, clock, "default-scheduler"),
+        sched_(client, &informers_, &recorder_, framework, clock, options) {
+    informers_.Start();
+  }
+  ~Instance() {
+    sched_.Stop();
+    informers_.Stop();
+  }
+  void Lead() { sched_.Run(); }
+
+ private:
+  InformerFactory informers_;
+  EventRecorder recorder_;
+  scheduler::Scheduler sched_;
+};
 
 }  // namespace
 
@@ -83,8 +115,6 @@ int main(int argc, char** argv) {
   ClientOptions copts;
   copts.endpoint = server;
   Client client(copts);
-  InformerFactory informers(&client, clock);
-  EventRecorder recorder(&client, clock, "default-scheduler");
 
   scheduler::Framework framework;
   framework.AddFilter(std::make_unique<scheduler::NodeUnschedulable>());
@@ -95,9 +125,12 @@ int main(int argc, char** argv) {
   framework.AddScore(std::make_unique<scheduler::NodeResourcesLeastAllocated>(), 1);
   framework.AddScore(std::make_unique<scheduler::SelectorSpread>(), 2);
 
-  scheduler::Scheduler sched(&client, &informers, &recorder, &framework, clock,
-                             scheduler::SchedulerOptions{}.Scaled(scale));
-  informers.Start();
+  const scheduler::SchedulerOptions sopts = scheduler::SchedulerOptions{}.Scaled(scale);
+  auto make_instance = [&] { return std::make_unique<Instance>(&client, clock, &framework, sopts); };
+
+  std::mutex mu;
+  bool shutting_down = false;                            // GUARDED_BY(mu)
+  std::unique_ptr<Instance> instance = make_instance();  // GUARDED_BY(mu)
 
   std::unique_ptr<LeaderElector> elector;
   if (leader_elect) {
@@ -111,18 +144,31 @@ int main(int argc, char** argv) {
     CATTLE_LOG(INFO) << "waiting for leadership" << kv("lease", "kube-system/kube-scheduler")
                      << kv("identity", identity);
     elector->Start(
-        [&sched, identity] {
+        [&] {
+          std::lock_guard<std::mutex> lock(mu);
+          if (shutting_down || !instance) return;
           CATTLE_LOG(INFO) << "became leader" << kv("identity", identity);
-          sched.Run();
+          instance->Lead();
         },
-        [identity] {
-          // As kube-scheduler: exit, so that a restart begins from a clean state.
-          CATTLE_LOG(ERROR) << "leaderelection lost" << kv("identity", identity);
-          std::fflush(nullptr);
-          std::_Exit(1);
+        [&] {
+          // Nothing may schedule without the lease: stop this term's work before the
+          // elector campaigns again, and keep a fresh standby for the next term.
+          CATTLE_LOG(WARN) << "leadership lost; scheduling stops until the lease is won again"
+                           << kv("identity", identity);
+          std::unique_ptr<Instance> old;
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            if (shutting_down) return;  // main stops everything
+            old = std::move(instance);
+          }
+          old.reset();  // scheduling stops, then the informers
+          auto fresh = make_instance();
+          std::lock_guard<std::mutex> lock(mu);
+          if (!shutting_down) instance = std::move(fresh);  // else `fresh` goes after the unlock
+          CATTLE_LOG(INFO) << "campaigning again" << kv("identity", identity);
         });
   } else {
-    sched.Run();
+    instance->Lead();
   }
   CATTLE_LOG(INFO) << "started" << kv("server", server) << kv("time_scale", time_scale)
                    << kv("leader_elect", leader_elect ? "true" : "false");
@@ -130,9 +176,14 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&signals, &sig);
   CATTLE_LOG(INFO) << "shutting down" << kv("signal", sig);
-  if (elector) elector->Stop();  // releases the lease: a standby takes over at once
-  sched.Stop();
-  informers.Stop();
+  std::unique_ptr<Instance> last;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    shutting_down = true;
+    last = std::move(instance);
+  }
+  last.reset();                 // scheduling stops first, then
+  if (elector) elector->Stop();  // the lease is released: a standby takes over at once
   CATTLE_LOG(INFO) << "stopped";
   return 0;
 }

@@ -1,7 +1,8 @@
 // LeaderElector: client-go's leaderelection over a coordination.k8s.io/v1 Lease, on an
 // injected clock. One background thread per elector: it campaigns (an attempt every
 // retry_period) until it holds the lease, then renews every retry_period until it cannot
-// for renew_deadline, or another holder shows up, or Stop() is called (which releases).
+// for renew_deadline, or another holder shows up (then it campaigns again, once the
+// component has stopped its work), or Stop() is called (which releases).
 #include "cattle/leader_election.h"
 
 #include <atomic>
@@ -127,26 +128,41 @@ class LeaderElector::Impl {
   }
 
   void Run() {
-    CATTLE_LOG(INFO) << "attempting to acquire leader lease" << kv("lease", LeaseKey())
-                     << kv("identity", opts_.identity);
-    // Campaign.
     while (true) {
-      if (Stopping()) return;
-      if (TryAcquireOrRenew() == Attempt::kOk) break;
-      if (!Sleep(opts_.retry_period)) return;
-    }
-    if (Stopping()) {  // acquired just as Stop() was called: hand it back at once
-      Release();
-      return;
-    }
-    leader_ = true;
-    CATTLE_LOG(INFO) << "successfully acquired lease" << kv("lease", LeaseKey())
-                     << kv("identity", opts_.identity);
-    if (on_started_) on_started_();
+      CATTLE_LOG(INFO) << "attempting to acquire leader lease" << kv("lease", LeaseKey())
+                       << kv("identity", opts_.identity);
+      // Campaign.
+      while (true) {
+        if (Stopping()) return;
+        if (TryAcquireOrRenew() == Attempt::kOk) break;
+        if (!Sleep(opts_.retry_period)) return;
+      }
+      if (Stopping()) {  // acquired just as Stop() was called: hand it back at once
+        Release();
+        return;
+      }
+      leader_ = true;
+      CATTLE_LOG(INFO) << "successfully acquired lease" << kv("lease", LeaseKey())
+                       << kv("identity", opts_.identity);
+      if (on_started_) on_started_();
 
-    // Lead: renew every retry_period.
+      if (!Lead()) {  // Stop() was called: hand the lease back
+        Release();
+        leader_ = false;
+        return;
+      }
+      leader_ = false;
+      CATTLE_LOG(INFO) << "leader election lost" << kv("lease", LeaseKey())
+                       << kv("identity", opts_.identity);
+      // The component stops its work here; only then do we campaign again.
+      if (on_stopped_) on_stopped_();
+    }
+  }
+
+  // Renews every retry_period while leading. Returns true when leadership was lost (renewals
+  // failed for renew_deadline, or another holder shows), false when Stop() was called.
+  bool Lead() {
     TimePoint last_renew = clock_->Now();
-    bool lost = false;
     while (Sleep(opts_.retry_period)) {
       const Attempt a = TryAcquireOrRenew();
       if (a == Attempt::kOk) {
@@ -156,25 +172,15 @@ class LeaderElector::Impl {
       if (a == Attempt::kHeldByOther) {
         CATTLE_LOG(WARN) << "lease taken by another holder" << kv("lease", LeaseKey())
                          << kv("holder", observed_.holder);
-        lost = true;
-        break;
+        return true;
       }
       if (clock_->Now() - last_renew >= opts_.renew_deadline) {
         CATTLE_LOG(WARN) << "failed to renew lease within the renew deadline"
                          << kv("lease", LeaseKey()) << kv("identity", opts_.identity);
-        lost = true;
-        break;
+        return true;
       }
     }
-    if (lost) {
-      leader_ = false;
-      CATTLE_LOG(INFO) << "leader election lost" << kv("lease", LeaseKey())
-                       << kv("identity", opts_.identity);
-      if (on_stopped_) on_stopped_();
-      return;
-    }
-    Release();
-    leader_ = false;
+    return false;
   }
 
   std::string LeaseKey() const { return opts_.lease_namespace + "/" + opts_.lease_name; }

@@ -19,7 +19,12 @@
 // - The leader stops leading when renewals have failed for renew_deadline since the last
 //   success, or at once when the lease shows another holder. Keep renew_deadline <
 //   lease_duration so the old leader stops before a standby may take over.
-// - After losing, the elector does not campaign again (the process is expected to exit).
+// - After losing, the elector campaigns again once on_stopped_leading has returned, and
+//   runs on_started_leading anew when it wins. (client-go's elector returns and Kubernetes'
+//   components exit, relying on a restart; cattle has nothing to restart them, so a term of
+//   leadership ends in-process instead.) Having lost only because the apiserver was away,
+//   it usually finds its own name still on the lease (no other candidate took it over)
+//   and so takes it back at the first attempt, keeping acquireTime and leaseTransitions.
 // - Every wait is Clock::WaitUntil on the injected clock: deterministic under FakeClock
 //   (one waiter per elector thread).
 #pragma once
@@ -52,10 +57,14 @@ class LeaderElector {
   ~LeaderElector();
 
   // Starts campaigning on a background thread. `on_started_leading` runs (on that thread)
-  // once the lease is acquired; `on_stopped_leading` runs if leadership is lost afterwards
-  // (components exit then, as Kubernetes' do, so they restart with a clean state). Both
-  // must return promptly: renewal waits for them. Not after Stop() is called, though:
-  // Stop() never runs on_stopped_leading. Called once; later calls are ignored.
+  // each time the lease is acquired; `on_stopped_leading` each time leadership is lost
+  // afterwards, after which the elector campaigns again: calls alternate, started first.
+  // on_started_leading must return promptly (renewal waits for it): start the work on
+  // other threads. on_stopped_leading must stop the leader's work before it returns, so
+  // that nothing acts without the lease; the elector does not campaign until it has
+  // returned (the lease is not renewed meanwhile: another candidate may take over). Stop()
+  // never runs on_stopped_leading: its caller stops the work. Called once; later calls
+  // are ignored.
   void Start(std::function<void()> on_started_leading, std::function<void()> on_stopped_leading);
   // Stops campaigning; a leader releases the lease (holder cleared, leaseDurationSeconds 1,
   // leaseTransitions kept) so a standby takes over at its next attempt. Returns once the

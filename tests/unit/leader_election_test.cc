@@ -8,7 +8,10 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "apiserver/local_client.h"
 #include "cattle/fake_clock.h"
@@ -230,25 +233,116 @@ TEST_F(LeaderElectionTest, LeaderThatCannotRenewStopsBeforeStandbyTakesOver) {
     ASSERT_TRUE(a->IsLeader()) << t << "s";
     ASSERT_EQ(ca.stopped, 0);
   }
-  // 10 s: renew_deadline since the last renewal: a stops leading (its thread ends).
+  // 10 s: renew_deadline since the last renewal: a stops leading (and campaigns again).
   clock.Advance(seconds(2));
   ASSERT_TRUE(Eventually([&] { return ca.stopped.load() == 1; }));
   EXPECT_FALSE(a->IsLeader());
-  Settle(1);
+  Settle(2);
   EXPECT_FALSE(b->IsLeader());
   EXPECT_EQ(Holder(), "a");  // not released: a could not reach the apiserver
   // b saw the record change last at 0 s (a's last renewal): it may take over from 15 s on.
-  Step(seconds(2), 1);  // 12 s
-  Step(seconds(2), 1);  // 14 s
+  Step(seconds(2), 2);  // 12 s
+  Step(seconds(2), 2);  // 14 s
   EXPECT_FALSE(b->IsLeader());
-  Step(seconds(2), 1);  // 16 s
+  Step(seconds(2), 2);  // 16 s
   EXPECT_TRUE(b->IsLeader());
   EXPECT_EQ(Holder(), "b");
   EXPECT_EQ(Transitions(), 1);
+  // a reaches the apiserver again: it campaigns as a standby and leaves b's live lease be.
+  partitioned.fail = false;
+  for (int i = 0; i < 10; ++i) {
+    Step(seconds(2), 2);
+    ASSERT_TRUE(b->IsLeader());
+    ASSERT_FALSE(a->IsLeader());
+  }
+  EXPECT_EQ(Holder(), "b");
   EXPECT_EQ(ca.started, 1);
   EXPECT_EQ(ca.stopped, 1);
   a.reset();  // not leading: nothing to release
   EXPECT_EQ(Holder(), "b");
+}
+
+TEST_F(LeaderElectionTest, LeaderCutOffFromTheApiserverCampaignsAgainAndReacquires) {
+  FaultyClient partitioned(server.client.get());
+  std::mutex mu;
+  std::vector<std::string> calls;  // GUARDED_BY(mu)
+  LeaderElector* self = nullptr;
+  auto a = std::make_unique<LeaderElector>(&partitioned, &clock, Options("a"));
+  self = a.get();
+  a->Start(
+      [&] {
+        std::lock_guard<std::mutex> g(mu);
+        calls.push_back("started");
+      },
+      [&] {
+        std::lock_guard<std::mutex> g(mu);
+        // Called once no longer leading, before any new attempt.
+        calls.push_back(self->IsLeader() ? "stopped while leading" : "stopped");
+      });
+  auto Calls = [&] {
+    std::lock_guard<std::mutex> g(mu);
+    return calls;
+  };
+  Settle(1);
+  ASSERT_TRUE(a->IsLeader());
+  const std::string acquired = AcquireTime();
+
+  for (int round = 1; round <= 2; ++round) {
+    SCOPED_TRACE("outage " + std::to_string(round));
+    partitioned.fail = true;  // the apiserver goes away
+    for (int t = 2; t <= 8; t += 2) Step(seconds(2), 1);
+    ASSERT_TRUE(a->IsLeader());
+    Step(seconds(2), 1);  // renew_deadline: leadership lost
+    EXPECT_FALSE(a->IsLeader());
+    ASSERT_EQ(Calls().size(), 2u * round);
+    EXPECT_EQ(Calls().back(), "stopped");
+    // Away for far longer than lease_duration: the elector keeps trying, never gives up.
+    for (int i = 0; i < 15; ++i) Step(seconds(2), 1);
+    EXPECT_FALSE(a->IsLeader());
+    ASSERT_EQ(Calls().size(), 2u * round);
+
+    partitioned.fail = false;  // back: the next attempt takes the lease again
+    Step(seconds(2), 1);
+    EXPECT_TRUE(a->IsLeader());
+    ASSERT_EQ(Calls().size(), 2u * round + 1);
+    EXPECT_EQ(Calls().back(), "started");
+    EXPECT_EQ(Holder(), "a");
+    EXPECT_EQ(Transitions(), 0);  // its own lease, taken back
+    EXPECT_EQ(AcquireTime(), acquired);
+    // And it leads as before: renewals keep going.
+    Step(seconds(2), 1);
+    Object lease = GetLease();
+    EXPECT_EQ(std::string(lease.get<api::Lease>().getSpec().getRenewTime().cStr()), NowMicro());
+  }
+  EXPECT_EQ(Calls(), (std::vector<std::string>{"started", "stopped", "started", "stopped", "started"}));
+  a.reset();  // releases
+  EXPECT_EQ(Holder(), "");
+}
+
+TEST_F(LeaderElectionTest, LeaderDisplacedByAnotherHolderCampaignsAgain) {
+  Callbacks ca;
+  auto a = Start("a", &ca);
+  Settle(1);
+  ASSERT_TRUE(a->IsLeader());
+  // Someone else writes its name on the lease (and then never renews it).
+  auto r = server.client->Patch(Leases(), "kube-system", "kube-scheduler", "merge",
+                                R"({"spec":{"holderIdentity":"x"}})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Step(seconds(2), 1);  // a's renewal finds x: a stops leading, then campaigns as a standby
+  EXPECT_FALSE(a->IsLeader());
+  EXPECT_EQ(ca.stopped, 1);
+  // x's lease is valid for 15 s from when a saw it (2 s).
+  for (int t = 4; t <= 16; t += 2) {
+    Step(seconds(2), 1);
+    ASSERT_FALSE(a->IsLeader()) << t << "s";
+    ASSERT_EQ(Holder(), "x");
+  }
+  Step(seconds(2), 1);  // 18 s
+  EXPECT_TRUE(a->IsLeader());
+  EXPECT_EQ(ca.started, 2);
+  EXPECT_EQ(ca.stopped, 1);
+  EXPECT_EQ(Holder(), "a");
+  EXPECT_EQ(Transitions(), 1);  // a takeover from x
 }
 
 TEST_F(LeaderElectionTest, StopReleasesAndStandbyTakesOverAtOnce) {
