@@ -1,0 +1,29 @@
+// YAML and manifest streams: ParseYamlDocuments and ParseManifests (YAML to JSON, List
+// expansion), each document through Object::FromJson, and ToYaml of every document.
+//
+// Input: the YAML (or JSON) text.
+// Invariant: ToYaml of a parsed document parses back to the same JSON.
+#include "fuzz_util.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace cattle;
+  std::string_view text = fuzz::AsView(data, size);
+  fuzz::TolerateExceptions([&] {
+    auto docs = ParseYamlDocuments(text);
+    if (docs.ok()) {
+      for (const Json& doc : *docs) {
+        std::string yaml = ToYaml(doc);
+        auto back = ParseYamlDocuments(yaml);
+        fuzz::Check(back.ok(), "ToYaml() output parses");
+        fuzz::Check(back->size() == 1 && (*back)[0] == doc, "ToYaml() round trip keeps the document");
+      }
+    }
+    auto manifests = ParseManifests(text);
+    if (!manifests.ok()) return;
+    for (const Json& m : *manifests) {
+      auto obj = Object::FromJson(KindRegistry::Default(), m, {FieldValidation::kIgnore});
+      if (obj.ok()) (void)ToYaml(obj->ToJson());
+    }
+  });
+  return 0;
+}
