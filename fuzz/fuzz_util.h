@@ -72,6 +72,16 @@ inline const KindInfo* PickKind(std::string_view name) {
   return &kinds.kinds()[h % kinds.kinds().size()];
 }
 
+// Whether every string in `json` is valid UTF-8 (what dump() requires).
+inline bool ValidUtf8(const Json& json) {
+  try {
+    (void)json.dump();
+    return true;
+  } catch (const Json::exception&) {
+    return false;
+  }
+}
+
 // Aborts with `what` when `ok` is false: a broken invariant is a crash like any other.
 inline void Check(bool ok, const char* what) {
   if (!ok) {

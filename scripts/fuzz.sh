@@ -49,6 +49,8 @@ for t in "${targets[@]}"; do
   if [ -n "$RUNS" ]; then limit=(-runs="$RUNS"); fi
   log="$BUILD/$t.log"
   t0=$(date +%s)
+  stamp="$BUILD/$t.started"
+  touch "$stamp"
   # -timeout: one input running longer than 10 s is a hang; -rss_limit_mb bounds growth.
   # shellcheck disable=SC2086
   if "$BUILD/bin/$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
@@ -59,6 +61,10 @@ for t in "${targets[@]}"; do
   else
     echo "fuzz: $t FAILED after $(( $(date +%s) - t0 )) s; log $log, input in $crashes/:"
     grep -E 'ERROR: |SUMMARY: |runtime error|invariant broken|Test unit written' "$log" | head -20 || true
+    # The input, so that a CI log alone reproduces the crash.
+    find "$crashes" -type f -newer "$stamp" -size -4097c | while read -r f; do
+      echo "fuzz: $(basename "$f") base64: $(base64 -w0 "$f")"
+    done
     failed=$((failed + 1))
   fi
 done
