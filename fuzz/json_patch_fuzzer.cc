@@ -25,9 +25,9 @@ bool HasNullMember(const nlohmann::json& j) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace cattle;
   auto [doc_text, patch_text] = fuzz::SplitDocuments(fuzz::AsView(data, size));
-  auto doc = ParseJsonText(doc_text);
-  auto patch = ParseJsonText(patch_text);
-  if (!doc.ok() || !patch.ok()) return 0;
+  auto doc = fuzz::ParseJson(doc_text);
+  auto patch = fuzz::ParseJson(patch_text);
+  if (!doc || !patch) return 0;
   auto applied = ApplyJsonPatch(*doc, *patch);
   if (applied.ok()) (void)applied->dump();
   nlohmann::json merged = MergePatch(*doc, *patch);

@@ -18,12 +18,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto [original_text, patch_text] = fuzz::SplitDocuments(rest);
   Json original;  // null
   if (!original_text.empty()) {
-    auto parsed = ParseJsonText(original_text);
-    if (!parsed.ok()) return 0;
+    auto parsed = fuzz::ParseJson(original_text);
+    if (!parsed) return 0;
     original = std::move(*parsed);
   }
-  auto patch = ParseJsonText(patch_text);
-  if (!patch.ok()) return 0;
+  auto patch = fuzz::ParseJson(patch_text);
+  if (!patch) return 0;
   auto result = StrategicMergePatch(original, *patch, kind->schema);
   if (!result.ok()) {
     (void)CreateStrategicMergePatch(original, *patch, kind->schema);
