@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libyaml-cpp-dev nlohmann-json3-dev
   python3-kubernetes curl
+  clang libclang-rt-dev  # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes
 )
 
 missing=()

@@ -26,6 +26,10 @@ constexpr char kMaxInt64Digits[] = "9223372036854775807";
 // integer; such values print as DecimalSI instead.
 constexpr int64_t kMaxBinaryFormatExponent = 4096;
 
+// Add/Sub are exact unless one operand lies more than this many orders of magnitude below
+// the other one's last digit (see Add in the header).
+constexpr int64_t kMaxAddGap = 100000;
+
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // --- unsigned decimal digit-string arithmetic (no leading zeros; "" is zero) ---------
@@ -526,6 +530,20 @@ void Quantity::Add(const Quantity& y) {
     return;
   }
   const int64_t e = std::min(exponent_, y.exponent_);
+  const int64_t order_x = static_cast<int64_t>(digits_.size()) + exponent_;
+  const int64_t order_y = static_cast<int64_t>(y.digits_.size()) + y.exponent_;
+  const int64_t span = std::max(order_x, order_y) - e;  // digits of the aligned operands
+  if (span > static_cast<int64_t>(digits_.size() + y.digits_.size()) + kMaxAddGap) {
+    // Then the operand of smaller magnitude lies more than kMaxAddGap orders of magnitude
+    // below the other's last digit (span - its digits > the other's digits + kMaxAddGap):
+    // keep the larger one rather than build a digit string as long as the gap.
+    if (order_y > order_x) {
+      negative_ = y.negative_;
+      digits_ = y.digits_;
+      exponent_ = y.exponent_;
+    }
+    return;
+  }
   std::string a = digits_ + std::string(static_cast<size_t>(exponent_ - e), '0');
   std::string b = y.digits_ + std::string(static_cast<size_t>(y.exponent_ - e), '0');
   if (negative_ == y.negative_) {

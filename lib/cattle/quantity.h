@@ -82,9 +82,12 @@ class Quantity {
   // Changes how the value prints; drops the cached input string.
   void set_format(Format format);
 
-  // In-place arithmetic, exact. As in Kubernetes, if *this is zero it takes y's format.
-  // Cost grows with the distance between the operands' exponents (1e300 + 1n builds a
-  // 310-digit number).
+  // In-place arithmetic. As in Kubernetes, if *this is zero it takes y's format. Exact,
+  // except that an operand lying more than 100,000 orders of magnitude below the other's
+  // last digit is dropped (1e2000000000 + 1 is 1e2000000000): an exact sum would need a
+  // digit string as long as the gap, which a few bytes of input must not buy. Cost grows
+  // with the operands' digits plus the distance between their exponents, so at most
+  // 100,000 beyond the digits (1e300 + 1n builds a 310-digit number).
   void Add(const Quantity& y);
   void Sub(const Quantity& y);
   void Neg();

@@ -431,12 +431,34 @@ class Parser {
   size_t position_ = 0;
 };
 
-// Byte length of the UTF-8 sequence starting with `lead` (1 for invalid lead bytes).
-size_t Utf8Length(unsigned char lead) {
-  if (lead >= 0xF0 && lead <= 0xF7) return 4;
-  if (lead >= 0xE0) return lead <= 0xEF ? 3 : 1;
-  if (lead >= 0xC0) return 2;
-  return 1;
+// Byte length of the valid UTF-8 sequence at the start of `s` (non-empty), or 0 when it
+// does not start with one (a stray byte, a truncated or overlong sequence, a surrogate):
+// Go's utf8.DecodeRuneInString, which a range loop over a string uses, reads such a byte
+// as U+FFFD of width 1. The bytes after an invalid lead byte are never swallowed: they
+// may be the ',', '=' or '\' that matters.
+size_t ValidUtf8Length(std::string_view s) {
+  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char lead = b(0);
+  if (lead < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    n = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    n = 3;
+    if (lead == 0xE0) lo = 0xA0;  // overlong
+    if (lead == 0xED) hi = 0x9F;  // surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    n = 4;
+    if (lead == 0xF0) lo = 0x90;  // overlong
+    if (lead == 0xF4) hi = 0x8F;  // beyond U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() < n || b(1) < lo || b(1) > hi) return 0;
+  for (size_t i = 2; i < n; ++i)
+    if (b(i) < 0x80 || b(i) > 0xBF) return 0;
+  return n;
 }
 
 }  // namespace
@@ -727,13 +749,15 @@ Result<std::string> UnescapeFieldSelectorValue(std::string_view value) {
   bool in_slash = false;
   for (size_t i = 0; i < value.size();) {
     const char c = value[i];
-    const size_t n = std::min(Utf8Length(static_cast<unsigned char>(c)), value.size() - i);
+    const size_t valid = ValidUtf8Length(value.substr(i));
+    const size_t n = valid == 0 ? 1 : valid;
     if (in_slash) {
       if (c == '\\' || c == ',' || c == '=') {
         out.push_back(c);
       } else {
-        return Status::BadRequest("invalid field selector: invalid escape sequence: \\" +
-                                  std::string(value.substr(i, n)));
+        // Kubernetes prints the rune: U+FFFD for a byte that is not valid UTF-8.
+        std::string rune = valid == 0 ? std::string("\xEF\xBF\xBD") : std::string(value.substr(i, n));
+        return Status::BadRequest("invalid field selector: invalid escape sequence: \\" + rune);
       }
       in_slash = false;
     } else if (c == '\\') {

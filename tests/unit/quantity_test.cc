@@ -611,6 +611,26 @@ TEST(QuantityTest, HugeExponentsStayCheap) {
   EXPECT_EQ(wide.ToString().size(), 5001u);
 }
 
+// Found by fuzz/quantity_fuzzer ("0.000000001" plus "0001e0002136802311"): an exact sum
+// of operands 2e9 orders of magnitude apart built a 2-billion-digit string. Beyond 100,000
+// orders of magnitude the smaller operand is dropped; closer than that the sum stays exact.
+TEST(QuantityTest, AddOfFarApartValuesDropsTheNegligibleOne) {
+  // (Messages print a result's length: an exact one has 100 million digits.)
+  Quantity far = Q("1e100000005");
+  Quantity sum = far + Q("1n");
+  EXPECT_TRUE(sum == far) << sum.CanonicalString().size() << " characters";
+  sum = Q("-1n") + far;
+  EXPECT_TRUE(sum == far) << sum.CanonicalString().size() << " characters";
+  sum = far - Q("1");
+  EXPECT_TRUE(sum == far) << sum.CanonicalString().size() << " characters";
+  sum = Q("1e-9") + Q("1e100000000");
+  EXPECT_TRUE(sum == Q("1e100000000")) << sum.CanonicalString().size() << " characters";
+
+  Quantity near = Q("1e99990") + Q("1");  // 99,991 digits: exact
+  EXPECT_EQ(near - Q("1e99990"), Q("1"));
+  EXPECT_EQ(near.ToString().size(), 99991u);
+}
+
 TEST(QuantityTest, FormatNames) {
   EXPECT_STREQ(QuantityFormatName(kDSI), "DecimalSI");
   EXPECT_STREQ(QuantityFormatName(kBSI), "BinarySI");
