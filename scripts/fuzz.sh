@@ -47,6 +47,9 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" "$crashes"
   limit=(-max_total_time="$SECONDS_EACH")
   if [ -n "$RUNS" ]; then limit=(-runs="$RUNS"); fi
+  # Inputs that once crashed or hung (fuzz/corpus/crashes/<target>/) run again every time.
+  known=()
+  if [ -d "fuzz/corpus/crashes/$name" ]; then known=("fuzz/corpus/crashes/$name"); fi
   log="$BUILD/$t.log"
   t0=$(date +%s)
   stamp="$BUILD/$t.started"
@@ -54,7 +57,7 @@ for t in "${targets[@]}"; do
   # -timeout: one input running longer than 10 s is a hang; -rss_limit_mb bounds growth.
   # shellcheck disable=SC2086
   if "$BUILD/bin/$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-       -artifact_prefix="$crashes/" ${CATTLE_FUZZ_ARGS:-} "$work" "$seeds" >"$log" 2>&1; then
+       -artifact_prefix="$crashes/" ${CATTLE_FUZZ_ARGS:-} "$work" "$seeds" ${known[@]+"${known[@]}"} >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     echo "fuzz: $t ok (${runs:-?} inputs, $(( $(date +%s) - t0 )) s)"
     passed=$((passed + 1))

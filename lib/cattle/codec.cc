@@ -643,7 +643,13 @@ class YamlJsonBuilder : public YAML::EventHandler {
 
   std::vector<Json>& documents() { return docs_; }
 
-  void OnDocumentStart(const YAML::Mark&) override {
+  // Where the last document started: yaml-cpp 0.7 reports an empty document without moving
+  // on when one starts at a token no node can start with (a ',' outside a flow collection),
+  // so a parse that starts a document where the last one started would never end.
+  const YAML::Mark& document_start() const { return document_start_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    document_start_ = mark;
     stack_.clear();
     anchors_.clear();  // anchors are per document
     root_ = Json();
@@ -781,6 +787,7 @@ class YamlJsonBuilder : public YAML::EventHandler {
   }
 
   const YamlLimits& limits_;
+  YAML::Mark document_start_;
   std::vector<Json> docs_;
   std::vector<Frame> stack_;
   std::unordered_map<YAML::anchor_t, Anchored> anchors_;
@@ -1122,6 +1129,8 @@ Result<Json> ParseJsonText(std::string_view text) {
   } catch (const Json::parse_error& e) {
     return Status::BadRequest(std::string("json: invalid JSON at byte ") +
                               std::to_string(e.byte) + ": " + SanitizeUtf8(e.what()));
+  } catch (const Json::exception& e) {  // out_of_range: a number beyond a double (5e5555)
+    return Status::BadRequest(std::string("json: ") + SanitizeUtf8(e.what()));
   }
 }
 
@@ -1130,7 +1139,13 @@ Result<std::vector<Json>> ParseYamlDocuments(std::string_view text, const YamlLi
   try {
     std::istringstream in{std::string(text)};
     YAML::Parser parser(in);
+    int previous_start = -1;
     while (parser.HandleNextDocument(builder)) {
+      const YAML::Mark& start = builder.document_start();
+      if (start.pos == previous_start)
+        return Status::BadRequest("yaml: line " + std::to_string(start.line + 1) + ", column " +
+                                  std::to_string(start.column + 1) + ": did not find expected node content");
+      previous_start = start.pos;
     }
   } catch (const YamlJsonBuilder::Stop& stop) {
     return stop.status;

@@ -212,6 +212,16 @@ TEST(JsonDecodeTest, FromJsonRefusesIllFormedStringsAndKeysWithTheKind) {
   EXPECT_FALSE(Object::FromJson(KindRegistry::Default(), numeric).ok());
 }
 
+TEST(JsonDecodeTest, NumbersBeyondADoubleAreABadRequestNotAnException) {
+  for (const char* text : {"5e5555", "{\"a\": -1e400}", "[1, 2e9999]"}) {
+    EXPECT_NO_THROW({
+      auto j = ParseJsonText(text);
+      ASSERT_FALSE(j.ok()) << text;
+      EXPECT_EQ(j.status().reason(), Reason::kBadRequest) << text;
+    }) << text;
+  }
+}
+
 TEST(JsonDecodeTest, DumpJsonNeverThrows) {
   Json j = {{"a", "\xFF\xFE ok"}};
   EXPECT_THROW((void)j.dump(), Json::type_error);
@@ -262,6 +272,22 @@ TEST(YamlDecodeTest, LimitsCountExpansionsAndBytes) {
   r = ParseYamlDocuments(four, small);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("more than 4096 bytes"), std::string::npos) << r.status().message();
+}
+
+// yaml-cpp 0.7 reports an empty document at a ',' outside a flow collection without moving
+// on; the parse must end with an error instead of looping and allocating forever.
+TEST(YamlDecodeTest, ADocumentThatStartsWhereTheLastStartedIsAnErrorNotAnEndlessLoop) {
+  for (const char* text : {",", "{},", "\"x\",", "[1],", "- a\n,", "a: 1\n---\n,"}) {
+    auto start = std::chrono::steady_clock::now();
+    auto docs = ParseYamlDocuments(text);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1)) << text;
+    ASSERT_FALSE(docs.ok()) << text;
+    EXPECT_EQ(docs.status().reason(), Reason::kBadRequest) << text;
+    EXPECT_NE(docs.status().message().find("yaml: line "), std::string::npos) << docs.status().message();
+  }
+  auto two = ParseYamlDocuments("a: 1\n---\nb: 2\n");
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  EXPECT_EQ(two->size(), 2u);
 }
 
 TEST(YamlDecodeTest, OrdinaryAnchorsStillWork) {

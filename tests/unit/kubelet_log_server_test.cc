@@ -635,7 +635,7 @@ TEST_F(KubeletLogServerTest, AVanishedRequesterLeavesNoStreamBehind) {
 TEST_F(KubeletLogServerTest, RequestsWithoutTheRightTokenAreRefused) {
   CreatePod("web");
   WaitRunning("web");
-  const auto refused = std::make_pair(std::string("error"), std::string("ServiceUnavailable"));
+  const auto refused = std::make_pair(std::string("error"), std::string("Forbidden"));
   {
     RawPeer unsigned_peer(log_server_->endpoint(), "");
     unsigned_peer.SendFollow(1, "web");

@@ -138,10 +138,11 @@ TEST(StoreSpaceChild, DISABLED_Measure) {
   printf("[ figures  ] RSS MiB:  before any store %.2f; fresh %.2f, after create+delete %.2f, after compaction %.2f\n",
          MiB(cold_rss), MiB(fresh_rss), MiB(loaded_rss), MiB(after_rss));
   EXPECT_LE(after_disk, fresh_disk * 12 / 10) << "the data directory did not shrink back";
-  // Within 20% of a fresh store's RSS; in this small process that is 3 MiB, about what the
-  // store's threads' malloc arenas keep after malloc_trim (measured: 3.4 MiB), so allow
-  // 4 MiB here. In the apiserver (84 MiB fresh) that is well inside the 20%.
-  EXPECT_LE(after_rss, std::max(fresh_rss * 12 / 10, fresh_rss + (int64_t{4} << 20)))
+  // Within 20% of a fresh store's RSS; in this small process that is 3-4 MiB, about what the
+  // store's threads' malloc arenas keep after malloc_trim (measured: 3.4-5 MiB, more on a
+  // loaded machine), so allow 8 MiB here: the 50,000 objects were 250 MiB before this
+  // change. In the apiserver (84 MiB fresh) 8 MiB is well inside the 20%.
+  EXPECT_LE(after_rss, std::max(fresh_rss * 12 / 10, fresh_rss + (int64_t{8} << 20)))
       << "memory was not given back";
 
   // The store still works, and nothing of the deleted keys is left.
