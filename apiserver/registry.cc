@@ -233,9 +233,9 @@ std::string NewUid() {
   return buf;
 }
 
-Status InvalidError(const KindInfo& kind, const std::string& name,
-                    std::vector<StatusCause> causes) {
-  std::string msg = ObjectKindName(kind) + " \"" + name + "\" is invalid: ";
+// `subject` is invalid: field: message (a list in brackets when there are several).
+static Status InvalidStatus(const std::string& subject, std::vector<StatusCause> causes) {
+  std::string msg = subject + " is invalid: ";
   if (causes.size() > 1) msg += "[";
   for (size_t i = 0; i < causes.size(); ++i) {
     if (i > 0) msg += ", ";
@@ -243,6 +243,11 @@ Status InvalidError(const KindInfo& kind, const std::string& name,
   }
   if (causes.size() > 1) msg += "]";
   return Status::Invalid(msg, std::move(causes));
+}
+
+Status InvalidError(const KindInfo& kind, const std::string& name,
+                    std::vector<StatusCause> causes) {
+  return InvalidStatus(ObjectKindName(kind) + " \"" + name + "\"", std::move(causes));
 }
 
 Status NotFoundError(const KindInfo& kind, const std::string& name) {
@@ -348,14 +353,7 @@ Status ValidateResourceVersionMatch(const ApiRequest& req) {
   if (match == "Exact" && req.resource_version == "0")
     forbidden("resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
   if (causes.empty()) return Status::Ok();
-  std::string msg = "ListOptions.meta.k8s.io \"\" is invalid: ";
-  if (causes.size() > 1) msg += "[";
-  for (size_t i = 0; i < causes.size(); ++i) {
-    if (i > 0) msg += ", ";
-    msg += causes[i].field + ": " + causes[i].message;
-  }
-  if (causes.size() > 1) msg += "]";
-  return Status::Invalid(msg, std::move(causes));
+  return InvalidStatus("ListOptions.meta.k8s.io \"\"", std::move(causes));
 }
 
 }  // namespace
