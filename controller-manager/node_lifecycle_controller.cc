@@ -186,10 +186,12 @@ void NodeLifecycleController::MonitorLoop() {
       break;
   }
   while (true) {
+    // The next pass is one period after this one started, read before the pass is counted:
+    // a clock moved on by someone who saw the count must not push the next pass a period later.
+    TimePoint next = clock_->Now() + scale_(options_.node_monitor_period);
     MonitorNodeHealth();
     passes_.fetch_add(1);
     std::unique_lock<std::mutex> lock(mu_);
-    TimePoint next = clock_->Now() + scale_(options_.node_monitor_period);
     while (!stopping_ && clock_->Now() < next) clock_->WaitUntil(cv_, lock, next);
     if (stopping_) return;
   }

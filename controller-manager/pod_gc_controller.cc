@@ -60,10 +60,11 @@ void PodGCController::Loop() {
   }
   // As Kubernetes' wait.Until: a pass, then gc-check-period.
   while (true) {
+    // Read before the pass is counted (see NodeLifecycleController::MonitorLoop).
+    TimePoint next = clock_->Now() + scale_(options_.gc_check_period);
     Gc();
     passes_.fetch_add(1);
     std::unique_lock<std::mutex> lock(mu_);
-    TimePoint next = clock_->Now() + scale_(options_.gc_check_period);
     while (!stopping_ && clock_->Now() < next) clock_->WaitUntil(cv_, lock, next);
     if (stopping_) return;
   }
