@@ -164,6 +164,14 @@ Result<Object> Object::FromBytes(const KindInfo* kind, std::string_view bytes,
     auto msg = std::make_unique<capnp::MallocMessageBuilder>(FirstSegmentWords(words.size()));
     msg->setRoot(root);
     Object obj(kind, std::move(msg));
+    // The traversal limit grows with the size of the bytes, so a message padded with words
+    // nothing points at could carry an object whose own compact encoding (ToBytes, what is
+    // stored and sent on) would then be refused. Judge such an object by its compact form,
+    // so that whatever is accepted once decodes again. Compact input (all the store's) skips this.
+    if (capnp::computeSerializedSizeInWords(*obj.msg_) < words.size()) {
+      std::string compact = obj.ToBytes();
+      if (compact.size() < bytes.size()) return FromBytes(kind, compact, resource_version);
+    }
     if (resource_version > 0) obj.set_resource_version(resource_version);
     return obj;
   } catch (const kj::Exception& e) {
