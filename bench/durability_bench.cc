@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
   Client reader(o);
   std::set<std::string> stored;
   ListOptions lo;
-  lo.limit = 5000;
+  lo.limit = 1000;  // 1 KiB objects: a page stays under the client's 3 MiB message limit
   while (true) {
     auto list = reader.List(reader.Kind("configmaps"), "default", lo);
     if (!list.ok()) {
