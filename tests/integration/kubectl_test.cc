@@ -591,18 +591,18 @@ spec:
   };
   add_node("forged-tcp", decoy_endpoint, "");
   add_node("forged-ipc", "ipc://" + k_.Path("decoy.sock"), "");
-  add_node("forged-remote", decoy_endpoint, "10.0.0.1");
+  add_node("forged-remote", decoy_endpoint, "192.0.2.1");
   k_.Write("forged.yaml", manifest);
   ASSERT_EQ(K("create -f forged.yaml", &out, &err), 0) << out << err;
   Json remote = k_.Get("nodes", "", "forged-remote");
-  ASSERT_EQ(Str(remote, "/status/addresses/0/address"), "10.0.0.1") << remote.dump();
+  ASSERT_EQ(Str(remote, "/status/addresses/0/address"), "192.0.2.1") << remote.dump();
 
   EXPECT_EQ(K("logs on-forged-tcp", &out, &err), 1) << out;
   EXPECT_HAS(err, "(ServiceUnavailable): node \"forged-tcp\" reports no InternalIP address for its kubelet");
   EXPECT_EQ(K("logs on-forged-ipc", &out, &err), 1) << out;
   EXPECT_HAS(err, "(ServiceUnavailable): node \"forged-ipc\" reports no InternalIP address for its kubelet");
   EXPECT_EQ(K("logs on-forged-remote", &out, &err), 1) << out;
-  EXPECT_HAS(err, "node \"forged-remote\" reports the kubelet address \"10.0.0.1\", which is not an IPv4 address "
+  EXPECT_HAS(err, "node \"forged-remote\" reports the kubelet address \"192.0.2.1\", which is not an IPv4 address "
                   "in 127.0.0.0/8: refusing to connect to it");
   // The same through the HTTP API directly: a Status.
   std::string body;

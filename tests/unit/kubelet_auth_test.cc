@@ -11,26 +11,12 @@
 #include <tuple>
 
 #include "cattle/kubelet_auth.h"
+#include "testutil/temp_dir.h"
 
 namespace cattle::kubelet_auth {
 namespace {
 
-// A fresh directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/cattle-auth-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testutil::TempDir;
 
 std::string Hex(const std::string& bytes) {
   static const char* digits = "0123456789abcdef";
@@ -102,7 +88,7 @@ TEST(KubeletAuthTest, MacIsHmacSha256AndVerifyChecksAllOfIt) {
 TEST(KubeletAuthTest, OnlyDottedQuadsIn127Slash8AreLoopback) {
   for (const char* yes : {"127.0.0.1", "127.0.1.1", "127.255.255.254", "127.3.232.1"})
     EXPECT_TRUE(IsLoopbackAddress(yes)) << yes;
-  for (const char* no : {"", "10.0.0.1", "0.0.0.0", "128.0.0.1", "localhost", "127.1", "127.0.0.1.", "127.0.0.01",
+  for (const char* no : {"", "192.0.2.1", "0.0.0.0", "128.0.0.1", "localhost", "127.1", "127.0.0.1.", "127.0.0.01",
                          "0127.0.0.1", "127.0.0.256", "127.0.0.1:80", " 127.0.0.1", "::1", "::ffff:127.0.0.1",
                          "127.0.0.-1", "127.0.0.1234"})
     EXPECT_FALSE(IsLoopbackAddress(no)) << no;

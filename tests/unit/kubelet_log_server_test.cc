@@ -715,7 +715,7 @@ TEST_F(KubeletLogServerTest, WithoutATokenNobodyIsServedUnlessExplicitlyInsecure
     open.Stop();
   }
   // It listens on loopback addresses only.
-  for (const char* address : {"0.0.0.0", "localhost", "10.1.2.3", "127.1", "::1"}) {
+  for (const char* address : {"0.0.0.0", "localhost", "192.0.2.3", "127.1", "::1"}) {
     LogServerOptions o;
     o.addresses = {address};
     o.auth_token = kToken;
@@ -801,8 +801,8 @@ TEST_F(KubeletLogServerTest, NodeAnnotationsAndForgedAddressesCannotRedirectLogs
       {"annotated", "", 0, decoy.endpoint(), "node \"annotated\" reports no InternalIP address for its kubelet"},
       {"annotated-ipc", "", 0, "ipc:///tmp/cattle-decoy.sock",
        "node \"annotated-ipc\" reports no InternalIP address for its kubelet"},
-      {"remote", "10.1.2.3", decoy.port(), decoy.endpoint(),
-       "node \"remote\" reports the kubelet address \"10.1.2.3\", which is not an IPv4 address in 127.0.0.0/8: "
+      {"remote", "192.0.2.3", decoy.port(), decoy.endpoint(),
+       "node \"remote\" reports the kubelet address \"192.0.2.3\", which is not an IPv4 address in 127.0.0.0/8: "
        "refusing to connect to it"},
       {"named", "localhost", decoy.port(), "",
        "node \"named\" reports the kubelet address \"localhost\", which is not an IPv4 address in 127.0.0.0/8: "
