@@ -20,27 +20,11 @@
 #include <vector>
 
 #include "cattle/client.h"
+#include "testutil/temp_dir.h"
 
 namespace cattle::testutil {
 
 inline std::string BinDir() { return CATTLE_BIN_DIR; }
-
-// A fresh directory under /tmp, removed on destruction.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/cattle-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Whether `port` on 127.0.0.1 can be bound now.
 inline bool PortBindable(int port) {
